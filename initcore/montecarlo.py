@@ -1,0 +1,234 @@
+"""Monte Carlo estimates with standard errors, and the checks that compare them with theory.
+
+The unit of repetition is an independent draw: an independent sample for a
+scalar expectation, an independent *network* for a statistic of a network
+(DESIGN.md section 5). Samples are accumulated in chunks, so memory stays
+flat however many are drawn.
+
+A check passes when ``|estimate - theory| <= k * se``. The bound ``k`` comes
+from a family-wise false-alarm rate (Bonferroni over every comparison the book
+makes), so a correct formula fails with negligible probability under any
+seed. A check that names the ``wrong`` answer it guards against also proves
+its power: the wrong value must lie at least ``k + POWER_MARGIN`` standard
+errors from the theory, or the check refuses to run as underpowered.
+"""
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from .seeding import as_generator
+
+#: Probability that any check in the whole book fails when every formula is right.
+FAMILY_FALSE_ALARM = 1e-6
+#: How many comparisons the book makes at most (each element of a vector check counts).
+FAMILY_SIZE = 1000
+#: Probability that a check fails to reject its named wrong answer.
+MISS_RATE = 1e-6
+
+
+def z_bound(false_alarm=FAMILY_FALSE_ALARM, comparisons=FAMILY_SIZE):
+    """Two-sided z-bound with family-wise false-alarm rate ``false_alarm`` (Bonferroni)."""
+    return NormalDist().inv_cdf(1 - false_alarm / (2 * comparisons))
+
+
+#: The z-bound every check uses unless told otherwise.
+K = z_bound()
+#: Extra standard errors between theory and a wrong answer so that the wrong one is rejected
+#: with probability at least 1 - MISS_RATE.
+POWER_MARGIN = NormalDist().inv_cdf(1 - MISS_RATE)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate: ``value`` +- standard error ``se`` from ``n`` independent samples.
+
+    ``value`` and ``se`` are floats or arrays of the same shape (one estimate
+    per layer, say); indexing an array estimate gives a scalar one.
+    """
+
+    value: object
+    se: object
+    n: int
+
+    @classmethod
+    def from_samples(cls, samples, axis=0):
+        """Mean and standard error of independent samples along ``axis``."""
+        samples = np.asarray(samples, dtype=np.float64)
+        n = samples.shape[axis]
+        if n < 2:
+            raise ValueError("an estimate needs at least 2 independent samples for its standard error")
+        value = samples.mean(axis=axis)
+        se = samples.std(axis=axis, ddof=1) / np.sqrt(n)
+        return cls(_scalar(value), _scalar(se), n)
+
+    @property
+    def relative_se(self):
+        return self.se / np.abs(self.value)
+
+    def __getitem__(self, index):
+        return Estimate(_scalar(np.asarray(self.value)[index]), _scalar(np.asarray(self.se)[index]), self.n)
+
+    def __len__(self):
+        return len(np.asarray(self.value))
+
+    def __str__(self):
+        if np.ndim(self.value) == 0:
+            return f"{self.value:.6g} +- {self.se:.2g} (n={self.n})"
+        cells = ", ".join(f"{v:.4g} +- {s:.2g}" for v, s in zip(np.ravel(self.value), np.ravel(self.se)))
+        return f"[{cells}] (n={self.n})"
+
+    __repr__ = __str__
+
+
+def _scalar(x):
+    x = np.asarray(x)
+    return float(x) if x.ndim == 0 else x
+
+
+class Accumulator:
+    """Running mean and sum of squared deviations (Chan et al.), merged chunk by chunk."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, samples):
+        samples = np.asarray(samples, dtype=np.float64)
+        m = samples.shape[0]
+        if m == 0:
+            return
+        mean = samples.mean(axis=0)
+        m2 = ((samples - mean) ** 2).sum(axis=0)
+        delta = mean - self.mean
+        total = self.n + m
+        self.mean = self.mean + delta * (m / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.n * m / total)
+        self.n = total
+
+    def estimate(self):
+        if self.n < 2:
+            raise ValueError("an estimate needs at least 2 independent samples for its standard error")
+        se = np.sqrt(self.m2 / (self.n - 1) / self.n)
+        return Estimate(_scalar(self.mean), _scalar(se), self.n)
+
+
+def sample_mean(sampler, n, chunk=2**18, rng=None):
+    """Estimate E[f] from ``n`` independent samples drawn in chunks.
+
+    ``sampler(rng, m)`` returns ``m`` independent samples of f (an array whose
+    first axis has length ``m``; further axes give a vector estimate).
+    """
+    return _accumulate(sampler, n, chunk, rng)
+
+
+def over_networks(statistic, networks, chunk=32, rng=None):
+    """Estimate the mean of a per-network statistic over independent networks.
+
+    ``statistic(rng, c)`` builds ``c`` independent networks and returns one
+    value per network (an array with first axis ``c``). The standard error
+    comes from the spread across networks, never across inputs of one network.
+    """
+    return _accumulate(statistic, networks, chunk, rng)
+
+
+def _accumulate(draw, n, chunk, rng):
+    if n < 2:
+        raise ValueError(f"need at least 2 independent samples, got n={n}")
+    gen = as_generator(rng)
+    acc = Accumulator()
+    done = 0
+    while done < n:
+        m = min(chunk, n - done)
+        acc.add(draw(gen, m))
+        done += m
+    return acc.estimate()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing an estimate with theory (see :func:`compare`)."""
+
+    name: str
+    estimate: Estimate
+    theory: object
+    z: object
+    k: float
+    wrong: object = None
+    z_wrong: object = None
+    separation: object = None
+
+    @property
+    def passed(self):
+        return bool(np.all(np.abs(self.z) <= self.k))
+
+    @property
+    def powered(self):
+        return self.wrong is None or bool(np.all(self.separation >= self.k + POWER_MARGIN))
+
+    def __str__(self):
+        z = np.atleast_1d(self.z)
+        worst = int(np.argmax(np.abs(z)))
+        theory = np.atleast_1d(np.asarray(self.theory, dtype=float) * np.ones_like(z))
+        if z.size == 1:
+            text = f"check {self.name}: {self.estimate} vs theory {theory[0]:.6g}: z = {z[0]:+.2f}"
+        else:
+            text = (f"check {self.name}: {z.size} values (n={self.estimate.n}), worst z = {z[worst]:+.2f} "
+                    f"at index {worst} (theory {theory[worst]:.6g})")
+        text += f", bound {self.k:.2f} -> {'pass' if self.passed else 'FAIL'}"
+        if self.wrong is not None:
+            zw = np.atleast_1d(self.z_wrong)
+            text += f"; wrong answer rejected at |z| >= {np.min(np.abs(zw)):.1f}"
+        return text
+
+
+def compare(estimate, theory, *, wrong=None, k=K, name="estimate"):
+    """Compare ``estimate`` with ``theory`` (and ``wrong``) without raising."""
+    value = np.asarray(estimate.value, dtype=float)
+    se = np.asarray(estimate.se, dtype=float)
+    if np.any(~np.isfinite(value)) or np.any(~np.isfinite(se)):
+        raise ValueError(f"{name}: the estimate is not finite ({estimate})")
+    if np.any(se <= 0):
+        raise ValueError(f"{name}: the standard error is zero, so no z-score can be formed ({estimate})")
+    theory_arr = np.asarray(theory, dtype=float)
+    z = _scalar((value - theory_arr) / se)
+    z_wrong = separation = None
+    if wrong is not None:
+        wrong_arr = np.asarray(wrong, dtype=float)
+        z_wrong = _scalar((value - wrong_arr) / se)
+        separation = _scalar(np.abs(theory_arr - wrong_arr) / se)
+    return Comparison(name, estimate, _scalar(theory_arr), z, k, wrong, z_wrong, separation)
+
+
+def check(estimate, theory, *, wrong=None, k=K, name="estimate"):
+    """Print the comparison of ``estimate`` with ``theory``; raise ``AssertionError`` if they disagree.
+
+    ``wrong`` is the plausible wrong answer the check must be able to reject
+    (a missing factor 1/2, the fan_out variance for fan_in...). If it lies
+    fewer than ``k + POWER_MARGIN`` standard errors from the theory the check
+    is underpowered and raises too: draw more samples.
+    """
+    result = compare(estimate, theory, wrong=wrong, k=k, name=name)
+    print(result)
+    if not result.passed:
+        raise AssertionError(
+            f"{name}: estimate {estimate} disagrees with theory {result.theory} "
+            f"(z = {np.max(np.abs(result.z)):.2f} > {k:.2f}). The formula or the sampler is wrong."
+        )
+    if not result.powered:
+        raise AssertionError(
+            f"{name}: underpowered. The wrong answer {wrong} is only {np.min(result.separation):.1f} "
+            f"standard errors from the theory; it must be at least {k + POWER_MARGIN:.1f} away "
+            f"to be rejected reliably. Draw more samples."
+        )
+    return result
+
+
+def expect_rejection(estimate, wrong, *, k=K, name="wrong answer"):
+    """Show that a wrong answer is rejected: print its z-score, raise if it would pass."""
+    result = compare(estimate, wrong, k=k, name=name)
+    z = np.max(np.abs(np.atleast_1d(result.z)))
+    if result.passed:
+        raise AssertionError(f"{name}: {wrong} was NOT rejected (|z| = {z:.2f} <= {k:.2f}); the check has no power")
+    print(f"reject {name}: {estimate} vs {np.asarray(wrong, dtype=float).round(6).tolist()}: "
+          f"|z| = {z:.1f} > {k:.2f} -> rejected")
+    return result

@@ -1,0 +1,248 @@
+"""Weight initializers with the names and semantics of PyTorch and Keras.
+
+Shapes follow PyTorch by default (``layout="torch"``: ``(out, in, *kernel)``);
+``layout="keras"`` reads ``(*kernel, in, out)``. Every initializer takes
+``rng`` (a :class:`numpy.random.Generator`, an int seed or ``None`` for the
+book's default generator) and ``copies``: with ``copies=c`` it returns ``c``
+independent draws stacked on a new leading axis, which is how the Monte Carlo
+checks sample many networks at once.
+"""
+import math
+from numbers import Real
+
+import numpy as np
+
+from .seeding import as_generator
+
+#: Standard deviation of a standard normal truncated to [-2, 2]. Keras divides
+#: by it (as the literal 0.87962566103423978) so that a truncated normal keeps
+#: the requested standard deviation. Computed here from its formula
+#: sqrt(1 - 2 c phi(c) / (2 Phi(c) - 1)) with c = 2.
+TRUNCATION = 2.0
+TRUNCATED_NORMAL_STD = math.sqrt(
+    1 - 2 * TRUNCATION * math.exp(-TRUNCATION**2 / 2) / math.sqrt(2 * math.pi) / math.erf(TRUNCATION / math.sqrt(2))
+)
+
+MODES = ("fan_in", "fan_out", "fan_avg")
+DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+LAYOUTS = ("torch", "keras")
+_LINEAR_GAIN_ONE = (
+    "linear", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid",
+)
+NONLINEARITIES = _LINEAR_GAIN_ONE + ("tanh", "relu", "leaky_relu", "selu")
+
+
+def check_shape(shape):
+    """Return ``shape`` as a tuple of positive ints, or raise ``ValueError``."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    shape = tuple(shape)
+    if len(shape) == 0:
+        raise ValueError("shape is empty: a weight tensor needs at least one dimension")
+    if any(not isinstance(d, (int, np.integer)) or isinstance(d, bool) for d in shape):
+        raise ValueError(f"shape {shape} must contain only integers")
+    if any(d <= 0 for d in shape):
+        raise ValueError(f"shape {shape} has a zero or negative dimension: every size must be at least 1")
+    return tuple(int(d) for d in shape)
+
+
+def fans(shape, layout="torch"):
+    """Return ``(fan_in, fan_out)`` of a weight of ``shape``.
+
+    torch layout ``(out, in, *kernel)``; keras layout ``(*kernel, in, out)``.
+    The receptive field (the product of the kernel sizes) multiplies both
+    fans. A 1-D shape ``(n,)`` has ``fan_in = fan_out = n`` (Keras's rule;
+    PyTorch refuses it, as this function does with ``layout="torch"``).
+    """
+    shape = check_shape(shape)
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}: use one of {LAYOUTS}")
+    if len(shape) == 1:
+        if layout == "torch":
+            raise ValueError(f"torch layout needs at least 2 dimensions (out, in), got shape {shape}")
+        return shape[0], shape[0]
+    if layout == "torch":
+        receptive = math.prod(shape[2:])
+        return shape[1] * receptive, shape[0] * receptive
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def gain(nonlinearity, param=None):
+    """PyTorch's recommended gain (``torch.nn.init.calculate_gain``).
+
+    linear, conv*, conv_transpose* and sigmoid: 1; tanh: 5/3; relu: sqrt(2);
+    leaky_relu: sqrt(2 / (1 + a^2)) with negative slope ``param`` (default
+    0.01); selu: 3/4.
+    """
+    if nonlinearity in _LINEAR_GAIN_ONE:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, Real) and not isinstance(param, bool):
+            slope = float(param)
+        else:
+            raise ValueError(f"negative slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}: use one of {NONLINEARITIES}")
+
+
+def _fan(shape, mode, layout):
+    fan_in, fan_out = fans(shape, layout)
+    if mode == "fan_in":
+        return fan_in
+    if mode == "fan_out":
+        return fan_out
+    if mode == "fan_avg":
+        return (fan_in + fan_out) / 2
+    raise ValueError(f"unknown mode {mode!r}: use one of {MODES}")
+
+
+def _size(shape, copies):
+    if copies is None:
+        return shape
+    if not isinstance(copies, (int, np.integer)) or copies < 1:
+        raise ValueError(f"copies must be a positive integer, got {copies!r}")
+    return (int(copies),) + shape
+
+
+def normal(shape, std, rng=None, copies=None, dtype=np.float64):
+    """Draw from N(0, std^2)."""
+    shape = check_shape(shape)
+    return as_generator(rng).normal(0.0, std, size=_size(shape, copies)).astype(dtype, copy=False)
+
+
+def uniform(shape, bound, rng=None, copies=None, dtype=np.float64):
+    """Draw from U(-bound, bound)."""
+    shape = check_shape(shape)
+    return as_generator(rng).uniform(-bound, bound, size=_size(shape, copies)).astype(dtype, copy=False)
+
+
+def truncated_normal(shape, std, rng=None, copies=None, dtype=np.float64):
+    """Draw from N(0, std^2) truncated to [-2 std, 2 std] (redrawing outside values).
+
+    Note that the result's standard deviation is ``std * TRUNCATED_NORMAL_STD``,
+    not ``std``: :func:`variance_scaling` corrects for this.
+    """
+    shape = check_shape(shape)
+    gen = as_generator(rng)
+    z = gen.standard_normal(size=_size(shape, copies))
+    out = np.abs(z) > TRUNCATION
+    while out.any():
+        z[out] = gen.standard_normal(size=int(out.sum()))
+        out = np.abs(z) > TRUNCATION
+    return (std * z).astype(dtype, copy=False)
+
+
+def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal", rng=None,
+                     layout="torch", copies=None, dtype=np.float64):
+    """Keras's ``VarianceScaling``: weights with variance ``scale / n``.
+
+    ``n`` is the fan chosen by ``mode`` (fan_in, fan_out or fan_avg, the
+    mean of the two). ``truncated_normal`` cuts a normal at two standard
+    deviations and divides the standard deviation by
+    :data:`TRUNCATED_NORMAL_STD` so that the result still has variance
+    ``scale / n``; ``untruncated_normal`` draws N(0, scale/n); ``uniform``
+    draws from U(-limit, limit) with limit = sqrt(3 scale / n).
+    """
+    if not isinstance(scale, Real) or isinstance(scale, bool) or not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"unknown distribution {distribution!r}: use one of {DISTRIBUTIONS}")
+    n = max(1.0, _fan(shape, mode, layout))
+    variance = scale / n
+    if distribution == "truncated_normal":
+        return truncated_normal(shape, math.sqrt(variance) / TRUNCATED_NORMAL_STD, rng, copies, dtype)
+    if distribution == "untruncated_normal":
+        return normal(shape, math.sqrt(variance), rng, copies, dtype)
+    return uniform(shape, math.sqrt(3 * variance), rng, copies, dtype)
+
+
+def lecun_normal(shape, rng=None, layout="torch", copies=None, dtype=np.float64):
+    """LeCun normal (Keras): truncated normal with variance 1 / fan_in."""
+    return variance_scaling(shape, 1.0, "fan_in", "truncated_normal", rng, layout, copies, dtype)
+
+
+def lecun_uniform(shape, rng=None, layout="torch", copies=None, dtype=np.float64):
+    """LeCun uniform (Keras): U(-a, a) with a = sqrt(3 / fan_in)."""
+    return variance_scaling(shape, 1.0, "fan_in", "uniform", rng, layout, copies, dtype)
+
+
+def glorot_std(shape, gain=1.0, layout="torch"):
+    """The standard deviation of Glorot/Xavier: gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(shape, layout)
+    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def glorot_normal(shape, gain=1.0, rng=None, layout="torch", copies=None, dtype=np.float64):
+    """Glorot/Xavier normal (``torch.nn.init.xavier_normal_``): N(0, gain^2 2/(fan_in+fan_out))."""
+    return normal(shape, glorot_std(shape, gain, layout), rng, copies, dtype)
+
+
+def glorot_uniform(shape, gain=1.0, rng=None, layout="torch", copies=None, dtype=np.float64):
+    """Glorot/Xavier uniform (``xavier_uniform_``): bound gain * sqrt(6 / (fan_in + fan_out))."""
+    return uniform(shape, math.sqrt(3.0) * glorot_std(shape, gain, layout), rng, copies, dtype)
+
+
+def he_std(shape, a=0.0, mode="fan_in", nonlinearity="relu", layout="torch"):
+    """The standard deviation of He/Kaiming: gain(nonlinearity, a) / sqrt(fan)."""
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"unknown mode {mode!r}: kaiming initialization uses 'fan_in' or 'fan_out'")
+    return gain(nonlinearity, a) / math.sqrt(_fan(shape, mode, layout))
+
+
+def he_normal(shape, a=0.0, mode="fan_in", nonlinearity="relu", rng=None, layout="torch",
+              copies=None, dtype=np.float64):
+    """He/Kaiming normal (``torch.nn.init.kaiming_normal_``): N(0, gain^2 / fan)."""
+    return normal(shape, he_std(shape, a, mode, nonlinearity, layout), rng, copies, dtype)
+
+
+def he_uniform(shape, a=0.0, mode="fan_in", nonlinearity="relu", rng=None, layout="torch",
+               copies=None, dtype=np.float64):
+    """He/Kaiming uniform (``kaiming_uniform_``): bound gain * sqrt(3 / fan)."""
+    return uniform(shape, math.sqrt(3.0) * he_std(shape, a, mode, nonlinearity, layout), rng, copies, dtype)
+
+
+def orthogonal(shape, gain=1.0, rng=None, copies=None, sign_correction=True, dtype=np.float64):
+    """A Haar-distributed (semi-)orthogonal matrix, as ``torch.nn.init.orthogonal_``.
+
+    The trailing dimensions are flattened to ``(shape[0], prod(shape[1:]))``;
+    the QR factorization of a Gaussian matrix gives Q, and the columns of Q
+    are multiplied by the signs of diag(R) so that the result is uniformly
+    (Haar) distributed. ``sign_correction=False`` skips that step, only to
+    show the bias it removes.
+    """
+    shape = check_shape(shape)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal needs at least 2 dimensions, got shape {shape}")
+    rows, cols = shape[0], math.prod(shape[1:])
+    gen = as_generator(rng)
+    count = 1 if copies is None else _size(shape, copies)[0]
+    a = gen.standard_normal(size=(count, rows, cols))
+    if rows < cols:
+        a = np.swapaxes(a, -1, -2)
+    q, r = np.linalg.qr(a)
+    if sign_correction:
+        d = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
+        d[d == 0] = 1.0
+        q = q * d[..., None, :]
+    if rows < cols:
+        q = np.swapaxes(q, -1, -2)
+    q = (gain * q).reshape((count,) + shape).astype(dtype, copy=False)
+    return q[0] if copies is None else q
+
+
+def identity(shape, gain=1.0, dtype=np.float64):
+    """The (rectangular) identity matrix times ``gain``, as ``torch.nn.init.eye_``."""
+    shape = check_shape(shape)
+    if len(shape) != 2:
+        raise ValueError(f"identity needs a 2-D shape, got {shape}")
+    return gain * np.eye(*shape, dtype=dtype)
