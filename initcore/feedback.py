@@ -55,27 +55,22 @@ def _ratio(answer, expected):
 
 
 def check_answer(answer, expected, mistakes=None, tol=1e-9):
-    """Compare ``answer`` with ``expected``; print and return a :class:`Feedback`.
+    """Compare ``answer`` with ``expected`` and return a :class:`Feedback` (shown as its message).
 
     ``mistakes`` maps anticipated wrong answers to hints. Numbers agree within
     the relative tolerance ``tol``; expressions must simplify to the same thing.
     """
     if answer is None or answer is Ellipsis:
-        fb = Feedback(False, "No answer yet: replace the placeholder with your answer and run the cell again.")
-        print(fb)
-        return fb
+        return Feedback(False, "No answer yet: replace the placeholder with your answer and run the cell again.")
     try:
         answer = sp.sympify(answer)
     except (sp.SympifyError, TypeError):
-        fb = Feedback(False, f"Could not read {answer!r} as a number or a SymPy expression.")
-        print(fb)
-        return fb
+        return Feedback(False, f"Could not read {answer!r} as a number or a SymPy expression.")
     expected = sp.sympify(expected)
     if _exact_or_close(answer, expected, tol):
         fb = Feedback(True, f"Correct: {sp.sstr(expected)}.")
     else:
         fb = Feedback(False, "Not yet: " + _diagnose(answer, expected, mistakes or {}, tol))
-    print(fb)
     return fb
 
 
@@ -91,14 +86,14 @@ def _diagnose(answer, expected, mistakes, tol):
             return hint
     if _exact_or_close(answer, -expected, tol):
         return "the sign is wrong."
+    if _exact_or_close(answer, expected**2, tol):
+        return "this is the square of the answer: a variance where a standard deviation is asked?"
+    if _exact_or_close(answer**2, expected, tol):
+        return "this is the square root of the answer: a standard deviation where a variance is asked?"
     ratio = _ratio(answer, expected)
     if ratio is not None:
         for factor, hint in _FACTOR_HINTS.items():
             if _same(ratio, factor, tol):
                 return hint
-        if _exact_or_close(answer, expected**2, tol):
-            return "this is the square of the answer: a variance where a standard deviation is asked?"
-        if _exact_or_close(answer**2, expected, tol):
-            return "this is the square root of the answer: a standard deviation where a variance is asked?"
         return f"off by a factor {sp.nsimplify(ratio, rational=False)}."
     return "this does not agree with the derivation; compare it with the chapter's result."

@@ -177,7 +177,11 @@ class Comparison:
         text += f", bound {self.k:.2f} -> {'pass' if self.passed else 'FAIL'}"
         if self.wrong is not None:
             zw = np.atleast_1d(self.z_wrong)
-            text += f"; wrong answer rejected at |z| >= {np.min(np.abs(zw)):.1f}"
+            sep = np.atleast_1d(self.separation)
+            closest = int(np.argmin(sep))
+            wrong = np.atleast_1d(np.asarray(self.wrong, dtype=float) * np.ones_like(sep))
+            text += (f"; wrong answer rejected at |z| >= {np.min(np.abs(zw)):.1f}"
+                     f", separation {sep[closest]:.1f} se (wrong {wrong[closest]:.6g})")
         return text
 
 
@@ -232,3 +236,93 @@ def expect_rejection(estimate, wrong, *, k=K, name="wrong answer"):
     print(f"reject {name}: {estimate} vs {np.asarray(wrong, dtype=float).round(6).tolist()}: "
           f"|z| = {z:.1f} > {k:.2f} -> rejected")
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading checks back from printed output: the book's register of checks (tests/test_power.py,
+# the appendix "How the checks are built") is parsed from the lines check() and
+# expect_rejection() print, so it can never drift from what the notebooks actually ran.
+
+import json as _json
+import re as _re
+from pathlib import Path as _Path
+
+_NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
+_TAIL = (rf", bound (?P<k>{_NUM}) -> (?P<verdict>pass|FAIL)"
+         rf"(?:; wrong answer rejected at \|z\| >= (?P<z_wrong>{_NUM})"
+         rf"(?:, separation (?P<separation>{_NUM}) se \(wrong (?P<wrong>{_NUM})\))?)?$")
+_SCALAR_CHECK = _re.compile(
+    rf"^check (?P<name>.*): (?P<value>{_NUM}) \+- (?P<se>{_NUM}) \(n=(?P<n>\d+)\) "
+    rf"vs theory (?P<theory>{_NUM}): z = (?P<z>{_NUM})" + _TAIL)
+_VECTOR_CHECK = _re.compile(
+    rf"^check (?P<name>.*): (?P<count>\d+) values \(n=(?P<n>\d+)\), worst z = (?P<z>{_NUM}) "
+    rf"at index (?P<index>\d+) \(theory (?P<theory>{_NUM})\)" + _TAIL)
+_REJECT = _re.compile(rf"^reject (?P<name>.*): .* \|z\| = (?P<z>{_NUM}) > (?P<k>{_NUM}) -> rejected$")
+
+
+def parse_check_line(line):
+    """Parse one line printed by :func:`check` into a dict (``None`` if it is not a check line).
+
+    Keys: ``name``, ``n``, ``count`` (1 for a scalar check), ``value``/``se`` (scalar checks),
+    ``theory``, ``z``, ``k``, ``passed``, ``z_wrong``, ``separation`` and ``wrong`` (``None``
+    when the line does not show them; ``separation`` is printed since the power registry).
+    """
+    line = line.rstrip()
+    if not line.startswith("check "):
+        return None
+    match = _SCALAR_CHECK.match(line) or _VECTOR_CHECK.match(line)
+    if match is None:
+        return None
+    g = match.groupdict()
+
+    def num(key):
+        return None if g.get(key) is None else float(g[key])
+
+    return {
+        "name": g["name"], "n": int(g["n"]), "count": int(g.get("count") or 1),
+        "value": num("value"), "se": num("se"), "theory": num("theory"), "z": num("z"), "k": num("k"),
+        "passed": g["verdict"] == "pass", "z_wrong": num("z_wrong"), "separation": num("separation"),
+        "wrong": num("wrong"), "line": line,
+    }
+
+
+def _output_text(output):
+    if output.get("output_type") == "stream":
+        text = output.get("text", "")
+    elif output.get("output_type") in ("execute_result", "display_data"):
+        text = output.get("data", {}).get("text/plain", "")
+    else:
+        return ""
+    return "".join(text) if isinstance(text, list) else text
+
+
+def stored_checks(paths):
+    """Every check and rejection printed in the stored outputs of the notebooks ``paths``.
+
+    Returns a list of dicts: those of :func:`parse_check_line` plus ``notebook`` (the path),
+    ``cell`` (index of the code cell among the notebook's cells) and ``kind``: ``"check"``,
+    ``"reject"`` (a line of :func:`expect_rejection`) or ``"unparsed"`` (a line that starts like
+    a check but does not parse: a format drift that the power test reports).
+    """
+    found = []
+    for path in paths:
+        nb = _json.loads(_Path(path).read_text(encoding="utf-8"))
+        for index, cell in enumerate(nb.get("cells", [])):
+            if cell.get("cell_type") != "code":
+                continue
+            for output in cell.get("outputs", []):
+                for line in _output_text(output).splitlines():
+                    record = None
+                    if line.startswith("check ") and (" -> pass" in line or " -> FAIL" in line):
+                        record = parse_check_line(line)
+                        record = ({"kind": "unparsed", "line": line} if record is None
+                                  else dict(record, kind="check"))
+                    elif line.startswith("reject ") and line.rstrip().endswith("-> rejected"):
+                        m = _REJECT.match(line.rstrip())
+                        record = ({"kind": "unparsed", "line": line} if m is None else
+                                  {"kind": "reject", "name": m["name"], "z": float(m["z"]),
+                                   "k": float(m["k"]), "line": line.rstrip()})
+                    if record is not None:
+                        record.update(notebook=str(path), cell=index)
+                        found.append(record)
+    return found

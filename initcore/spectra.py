@@ -1,0 +1,188 @@
+"""Beyond the variance recursion: spectra of deep linear maps, recurrent initializers, finite width.
+
+Helpers for the chapters on orthogonal/identity initialization and on finite
+width. Every random draw takes ``rng`` (``None`` for the book's default
+generator) and, where it makes sense, ``copies`` independent draws stacked on
+a leading axis, like the initializers of :mod:`initcore.schemes`.
+
+- :func:`gaussian` - i.i.d. N(0, scale/n_in) weights (untruncated, so that
+  exact Gaussian results such as Bartlett's decomposition apply);
+- :func:`end_to_end_jacobian` - the product W_L ... W_1 of a deep linear network;
+- :func:`mean_log_sq_singular_value` - (1/n) sum_i log s_i^2 of that product,
+  computed stably from log|det W_l| (no SVD of an ill-conditioned product);
+- :func:`log_chi2_mean`, :func:`log_chi2_var` - E and Var of log X for X ~ chi^2_k;
+- :func:`gaussian_log_det_mean` - E[(1/n) log det(W^T W)] for W with N(0, 1/n) entries;
+- :func:`talathi_vartak` - W = (A + I) / lambda_max(A + I), A = R R^T / N;
+- :func:`relu_rnn` - the states of h_t = ReLU(W h_(t-1) + U x_t + b);
+- :func:`relu_norm_factor` - exact draws of the squared-norm factor of one He-initialized
+  ReLU layer, (2/n) chi^2_K with K ~ Binomial(n, 1/2), without any matrix;
+- :func:`relu_log_factor_moments` - its exact log-mean and log-variance;
+- :func:`relu_norm_ratios` - the same factors measured in actual He-initialized networks.
+"""
+import math
+
+import numpy as np
+from scipy import special
+
+from .schemes import check_shape, he_normal
+from .seeding import as_generator
+
+
+def gaussian(shape, scale=1.0, rng=None, copies=None, dtype=np.float64):
+    """I.i.d. N(0, scale / fan_in) entries for a torch-layout shape ``(out, in)``."""
+    shape = check_shape(shape)
+    if len(shape) != 2:
+        raise ValueError(f"gaussian weights need a 2-D shape (out, in), got {shape}")
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
+    size = shape if copies is None else (int(copies),) + shape
+    return as_generator(rng).normal(0.0, math.sqrt(scale / shape[1]), size=size).astype(dtype, copy=False)
+
+
+def _draw_stack(init, width, depth, copies, rng):
+    if depth < 1 or width < 1:
+        raise ValueError(f"need depth >= 1 and width >= 1, got depth={depth}, width={width}")
+    gen = as_generator(rng)
+    return [init((width, width), rng=gen, copies=copies) for _ in range(depth)]
+
+
+def end_to_end_jacobian(init, width, depth, copies=1, rng=None):
+    """The Jacobian J = W_L ... W_1 of ``copies`` independent deep linear networks, shape (copies, n, n).
+
+    ``init(shape, rng=..., copies=...)`` draws the square weight matrices.
+    """
+    weights = _draw_stack(init, width, depth, copies, rng)
+    jac = weights[0]
+    for w in weights[1:]:
+        jac = np.matmul(w, jac)
+    return jac
+
+
+def mean_log_sq_singular_value(init, width, depth, copies=1, rng=None):
+    """(1/n) sum_i log s_i(J)^2 for ``copies`` independent products J = W_L ... W_1.
+
+    Uses det(J) = prod_l det(W_l), so (1/n) sum_i log s_i^2 = (2/n) sum_l log|det W_l|:
+    exact and stable however ill-conditioned the product is.
+    """
+    weights = _draw_stack(init, width, depth, copies, rng)
+    logdet = sum(np.linalg.slogdet(w)[1] for w in weights)
+    return 2.0 * logdet / width
+
+
+def log_chi2_mean(k):
+    """E[log X] for X ~ chi^2_k: psi(k/2) + log 2."""
+    return special.digamma(np.asarray(k, dtype=float) / 2) + math.log(2.0)
+
+
+def log_chi2_var(k):
+    """Var[log X] for X ~ chi^2_k: psi'(k/2)."""
+    return special.polygamma(1, np.asarray(k, dtype=float) / 2)
+
+
+def gaussian_log_det_mean(width):
+    """E[(1/n) log det(W^T W)] for an n x n matrix with i.i.d. N(0, 1/n) entries.
+
+    Bartlett: |det G|^2 = prod_{k=1}^n chi^2_k (independent) for a standard Gaussian G.
+    """
+    k = np.arange(1, width + 1)
+    return float(np.mean(log_chi2_mean(k)) - math.log(width))
+
+
+def talathi_vartak(n, rng=None, copies=None):
+    """Talathi & Vartak's recurrent matrix W = (A + I) / lambda_max(A + I), A = R R^T / n, R ~ N(0, 1)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    gen = as_generator(rng)
+    count = 1 if copies is None else int(copies)
+    r = gen.standard_normal((count, n, n))
+    a = np.matmul(r, np.swapaxes(r, -1, -2)) / n
+    b = a + np.eye(n)
+    lam = np.linalg.eigvalsh(b)[:, -1]
+    w = b / lam[:, None, None]
+    return w[0] if copies is None else w
+
+
+def relu_rnn(weights, h0, inputs=None, input_weights=None, bias=None, steps=None):
+    """States h_0, h_1, ..., h_T of h_t = ReLU(W h_(t-1) + U x_t + b); returns an array (T + 1, n).
+
+    ``inputs`` has shape (T, m) (``None`` for zero input, then ``steps`` gives T).
+    """
+    w = np.asarray(weights, dtype=float)
+    h = np.asarray(h0, dtype=float)
+    if inputs is None:
+        if steps is None:
+            raise ValueError("give inputs or the number of steps")
+        drive = np.zeros((steps, h.shape[0]))
+    else:
+        x = np.asarray(inputs, dtype=float)
+        u = np.eye(h.shape[0], x.shape[1]) if input_weights is None else np.asarray(input_weights, dtype=float)
+        drive = x @ u.T
+    b = np.zeros(h.shape[0]) if bias is None else np.asarray(bias, dtype=float)
+    states = [h]
+    for d in drive:
+        h = np.maximum(w @ h + d + b, 0.0)
+        states.append(h)
+    return np.array(states)
+
+
+def relu_norm_factor(width, size, rng=None, alive=False):
+    """Exact draws of r = (||x_l||^2 / n_l) / (||x_(l-1)||^2 / n_(l-1)) for one He-normal ReLU layer.
+
+    Given x_(l-1) != 0 the n_l = ``width`` pre-activations are i.i.d. N(0, 2||x_(l-1)||^2/n_(l-1)),
+    so r = (2/n_l) sum_i ReLU(g_i)^2 with g_i i.i.d. N(0, 1). The number K of positive g_i is
+    Binomial(n_l, 1/2) and, given K, the sum of squares of the positive ones is chi^2_K (the sign
+    and the magnitude of a standard normal are independent). So r = (2/n_l) chi^2_K.
+    ``alive=True`` conditions on K >= 1 (the layer does not kill the signal). ``size`` may be a
+    tuple; ``width`` may be an array broadcasting against ``size`` (one width per layer).
+    """
+    gen = as_generator(rng)
+    width = np.asarray(width)
+    if np.any(width < 1):
+        raise ValueError("widths must be at least 1")
+    k = gen.binomial(np.broadcast_to(width, size), 0.5)
+    if alive:
+        dead = k == 0
+        while dead.any():
+            k[dead] = gen.binomial(np.broadcast_to(width, size)[dead], 0.5)
+            dead = k == 0
+    chi2 = 2.0 * gen.standard_gamma(k / 2.0)
+    return 2.0 * chi2 / width
+
+
+def relu_log_factor_moments(width, alive=True):
+    """Exact (E[log r], Var[log r]) for the factor of :func:`relu_norm_factor`, given K >= 1.
+
+    Sums over K ~ Binomial(n, 1/2) (restricted to K >= 1) of E[log chi^2_K] = psi(K/2) + log 2 and
+    E[(log chi^2_K)^2] = psi'(K/2) + (psi(K/2) + log 2)^2, shifted by log(2/n).
+    """
+    if not alive:
+        raise ValueError("without conditioning on K >= 1, log r = -inf with probability 2^-n")
+    n = int(width)
+    k = np.arange(1, n + 1)
+    logp = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1) - n * math.log(2.0)
+    p = np.exp(logp)
+    p /= p.sum()
+    m = log_chi2_mean(k) + math.log(2.0 / n)
+    second = log_chi2_var(k) + m**2
+    mean = float(np.sum(p * m))
+    return mean, float(np.sum(p * second) - mean**2)
+
+
+def relu_norm_ratios(widths, copies, rng=None, dtype=np.float64):
+    """Per-layer factors r_l measured in ``copies`` independent He-normal ReLU networks, shape (copies, L).
+
+    ``widths = [n_0, ..., n_L]``; the input is a standard normal vector per network;
+    r_l = (||x_l||^2 / n_l) / (||x_(l-1)||^2 / n_(l-1)).
+    """
+    gen = as_generator(rng)
+    widths = [int(n) for n in widths]
+    x = gen.standard_normal((copies, widths[0]), dtype=dtype)
+    prev = np.mean(x * x, axis=1)
+    out = np.empty((copies, len(widths) - 1))
+    for layer, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+        w = he_normal((n_out, n_in), rng=gen, copies=copies, dtype=dtype)
+        x = np.maximum(np.einsum("cij,cj->ci", w, x), 0.0)
+        cur = np.mean(x * x, axis=1)
+        out[:, layer] = cur / prev
+        prev = cur
+    return out

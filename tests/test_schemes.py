@@ -1,0 +1,174 @@
+"""initcore's initializers against PyTorch's and Keras's semantics, by formula and by sampling.
+
+Each sampling test compares a sample variance (or bound) with its formula by the book's z-bound
+and also shows that the same check rejects the plausible wrong constant.
+"""
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import initcore as ic
+from initcore import symbolic
+
+N_DRAWS = 200  # independent weight matrices per sampling test
+
+
+def variance_estimate(weights):
+    """Mean of w^2 per independent matrix, then mean +- se across matrices."""
+    return ic.Estimate.from_samples(np.mean(weights**2, axis=tuple(range(1, weights.ndim))))
+
+
+@pytest.mark.parametrize("shape, layout, expected", [
+    ((30, 20), "torch", (20, 30)),
+    ((16, 8, 3, 3), "torch", (72, 144)),
+    ((5, 4, 7), "torch", (28, 35)),
+    ((20, 30), "keras", (20, 30)),
+    ((3, 3, 8, 16), "keras", (72, 144)),
+    ((7,), "keras", (7, 7)),
+])
+def test_fans_follow_torch_and_keras_layouts(shape, layout, expected):
+    assert ic.fans(shape, layout) == expected
+
+
+def test_gains_match_pytorch_table():
+    for name in ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                 "conv_transpose3d", "sigmoid"]:
+        assert ic.gain(name) == 1.0
+    assert ic.gain("tanh") == pytest.approx(5 / 3)
+    assert ic.gain("selu") == pytest.approx(3 / 4)
+    assert ic.gain("leaky_relu") == pytest.approx(math.sqrt(2 / (1 + 0.01**2)))
+    assert ic.gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+
+
+def test_relu_gain_is_the_derived_second_moment_preserving_gain():
+    # g^2 = 1 / E[ReLU(Z)^2]: the ReLU halving, derived rather than typed in.
+    x = sp.Symbol("x", real=True)
+    second_moment = symbolic.gaussian_expectation(ic.activations.relu().symbolic(x) ** 2, x)
+    assert second_moment == sp.Rational(1, 2)
+    assert ic.gain("relu") == pytest.approx(float(sp.sqrt(1 / second_moment)), rel=1e-15)
+    leaky = symbolic.gaussian_expectation(ic.activations.leaky_relu(sp.Rational(1, 5)).symbolic(x) ** 2, x)
+    assert ic.gain("leaky_relu", 0.2) == pytest.approx(float(sp.sqrt(1 / leaky)), rel=1e-15)
+
+
+def test_truncated_normal_constant_is_keras_literal_and_derived():
+    assert ic.TRUNCATED_NORMAL_STD == pytest.approx(0.87962566103423978, rel=1e-15)
+    x = sp.Symbol("x", real=True)
+    mass = sp.integrate(symbolic.gaussian_pdf(x), (x, -2, 2))
+    var = sp.integrate(x**2 * symbolic.gaussian_pdf(x), (x, -2, 2)) / mass
+    assert float(sp.sqrt(var)) == pytest.approx(ic.TRUNCATED_NORMAL_STD, rel=1e-14)
+
+
+# (initializer call, theoretical variance, plausible wrong variance) for shape (out=300, in=100)
+OUT, IN = 300, 100
+CASES = {
+    "lecun_normal": (lambda **kw: ic.lecun_normal((OUT, IN), **kw), 1 / IN, 1 / OUT),
+    "lecun_uniform": (lambda **kw: ic.lecun_uniform((OUT, IN), **kw), 1 / IN, 1 / (3 * IN)),
+    "glorot_normal": (lambda **kw: ic.glorot_normal((OUT, IN), **kw), 2 / (IN + OUT), 1 / IN),
+    "glorot_uniform": (lambda **kw: ic.glorot_uniform((OUT, IN), **kw), 2 / (IN + OUT), 1 / IN),
+    "glorot_uniform_gain": (lambda **kw: ic.glorot_uniform((OUT, IN), gain=ic.gain("tanh"), **kw),
+                            (5 / 3) ** 2 * 2 / (IN + OUT), 2 / (IN + OUT)),
+    "he_normal": (lambda **kw: ic.he_normal((OUT, IN), **kw), 2 / IN, 1 / IN),
+    "he_uniform": (lambda **kw: ic.he_uniform((OUT, IN), **kw), 2 / IN, 1 / IN),
+    "he_normal_fan_out": (lambda **kw: ic.he_normal((OUT, IN), mode="fan_out", **kw), 2 / OUT, 2 / IN),
+    "he_uniform_leaky": (lambda **kw: ic.he_uniform((OUT, IN), a=0.3, nonlinearity="leaky_relu", **kw),
+                         2 / (1 + 0.09) / IN, 2 / IN),
+    "vs_fan_avg_uniform": (lambda **kw: ic.variance_scaling((OUT, IN), 2.0, "fan_avg", "uniform", **kw),
+                           2 / ((IN + OUT) / 2), 2 / IN),
+    "vs_truncated": (lambda **kw: ic.variance_scaling((OUT, IN), 3.0, "fan_out", "truncated_normal", **kw),
+                     3 / OUT, 3 / OUT * ic.TRUNCATED_NORMAL_STD**2),
+    "vs_untruncated": (lambda **kw: ic.variance_scaling((OUT, IN), 0.5, "fan_in", "untruncated_normal", **kw),
+                       0.5 / IN, 0.5 / OUT),
+    "orthogonal": (lambda **kw: ic.orthogonal((OUT, IN), gain=2.0, **kw), 4 / OUT, 4 / IN),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sample_variance_matches_formula_and_rejects_wrong_constant(name):
+    draw, theory, wrong = CASES[name]
+    est = variance_estimate(draw(rng=np.random.default_rng(ic.current_seed()), copies=N_DRAWS))
+    ic.check(est, theory, wrong=wrong, name=name)
+    ic.expect_rejection(est, wrong, name=f"{name} with the wrong constant")
+
+
+@pytest.mark.parametrize("draw, bound", [
+    (lambda g: ic.lecun_uniform((OUT, IN), rng=g), math.sqrt(3 / IN)),
+    (lambda g: ic.glorot_uniform((OUT, IN), rng=g), math.sqrt(6 / (IN + OUT))),
+    (lambda g: ic.he_uniform((OUT, IN), rng=g), math.sqrt(6 / IN)),
+    (lambda g: ic.variance_scaling((OUT, IN), 1.0, "fan_in", "truncated_normal", rng=g),
+     2 / math.sqrt(IN) / ic.TRUNCATED_NORMAL_STD),
+])
+def test_bounds_are_attained_and_respected(draw, bound):
+    w = draw(np.random.default_rng(1))
+    assert np.max(np.abs(w)) <= bound
+    assert np.max(np.abs(w)) > 0.99 * bound
+
+
+def test_orthogonal_is_orthogonal_and_identity_is_eye():
+    q = ic.orthogonal((5, 8), rng=3)
+    assert np.allclose(q @ q.T, np.eye(5))
+    q = ic.orthogonal((8, 5), rng=3)
+    assert np.allclose(q.T @ q, np.eye(5))
+    q = ic.orthogonal((6, 2, 3), rng=3)
+    assert q.shape == (6, 2, 3)
+    assert np.allclose(ic.identity((3, 4)), np.eye(3, 4))
+
+
+def test_orthogonal_sign_correction_removes_the_bias_of_raw_qr():
+    corrected = ic.orthogonal((3, 3), rng=5, copies=20000)[:, 0, 0]
+    raw = ic.orthogonal((3, 3), rng=5, copies=20000, sign_correction=False)[:, 0, 0]
+    ic.check(ic.Estimate.from_samples(corrected), 0.0, wrong=-0.5, name="Haar E[Q_00]")
+    ic.expect_rejection(ic.Estimate.from_samples(raw), 0.0, name="raw QR E[Q_00] = 0")
+
+
+def test_seeding_same_seed_same_draws_other_seed_other_draws(monkeypatch):
+    monkeypatch.setenv("INITCORE_SEED", "11")
+    ic.seeding.reset()
+    a = ic.he_normal((4, 4))
+    ic.seeding.reset()
+    b = ic.he_normal((4, 4))
+    monkeypatch.setenv("INITCORE_SEED", "12")
+    ic.seeding.reset()
+    c = ic.he_normal((4, 4))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    monkeypatch.delenv("INITCORE_SEED")
+    assert ic.current_seed() == ic.seeding.DEFAULT_SEED
+    ic.seeding.reset()
+
+
+def test_rng_accepts_generator_int_or_none():
+    g = np.random.default_rng(0)
+    assert ic.as_generator(g) is g
+    assert np.array_equal(ic.he_normal((3, 3), rng=4), ic.he_normal((3, 3), rng=4))
+    with pytest.raises(ValueError, match="rng must be"):
+        ic.he_normal((3, 3), rng="seed")
+
+
+def test_copies_stack_independent_draws():
+    w = ic.glorot_normal((4, 6), copies=3, rng=0)
+    assert w.shape == (3, 4, 6)
+    assert not np.array_equal(w[0], w[1])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: ic.gain("swish"), "unsupported nonlinearity"),
+    (lambda: ic.gain("leaky_relu", "big"), "negative slope"),
+    (lambda: ic.variance_scaling((3, 3), mode="fan_mid"), "unknown mode"),
+    (lambda: ic.variance_scaling((3, 3), distribution="normalish"), "unknown distribution"),
+    (lambda: ic.variance_scaling((3, 3), scale=0), "scale must be a positive"),
+    (lambda: ic.variance_scaling((3, 3), scale=-1.0), "scale must be a positive"),
+    (lambda: ic.he_normal((3, 3), mode="fan_avg"), "unknown mode"),
+    (lambda: ic.fans(()), "shape is empty"),
+    (lambda: ic.fans((3, 0)), "zero or negative dimension"),
+    (lambda: ic.he_normal((0, 5)), "zero or negative dimension"),
+    (lambda: ic.fans((3,), layout="torch"), "at least 2 dimensions"),
+    (lambda: ic.fans((3, 3), layout="jax"), "unknown layout"),
+    (lambda: ic.glorot_uniform(()), "shape is empty"),
+    (lambda: ic.orthogonal((5,)), "at least 2 dimensions"),
+    (lambda: ic.identity((2, 2, 2)), "2-D shape"),
+    (lambda: ic.lecun_normal((3, 3), copies=0), "copies must be"),
+])
+def test_bad_input_raises_a_clear_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

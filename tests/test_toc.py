@@ -1,0 +1,53 @@
+"""The table of contents and the notebooks under book/ stay in step, and every chapter keeps the house conventions."""
+import json
+import pathlib
+
+import pytest
+import yaml
+
+from initcore.launch import INSTALL_CELL, INSTALL_CELL_TAGS
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            files.append(chapter["file"])
+            files.extend(section["file"] for section in chapter.get("sections", []))
+    return files
+
+
+def resolve(entry):
+    matches = [p for p in (ROOT / (entry + ext) for ext in (".ipynb", ".md")) if p.exists()]
+    return matches[0] if len(matches) == 1 else None
+
+
+NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def test_every_toc_entry_has_exactly_one_file():
+    missing = [entry for entry in toc_files() if resolve(entry) is None]
+    assert not missing, f"_toc.yml lists entries with no (or two) .ipynb/.md file: {missing}"
+
+
+def test_every_page_under_book_is_in_the_toc():
+    listed = {resolve(entry) for entry in toc_files()}
+    pages = NOTEBOOKS + sorted((ROOT / "book").rglob("*.md"))
+    orphans = [str(p.relative_to(ROOT)) for p in pages if p not in listed]
+    assert not orphans, f"pages under book/ missing from _toc.yml (add them or delete them): {orphans}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_conventions(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code, "a chapter without code cells"
+    first = code[0]
+    assert "".join(first["source"]) == INSTALL_CELL and first["metadata"].get("tags") == INSTALL_CELL_TAGS, \
+        "the first code cell must be initcore.launch.INSTALL_CELL tagged remove-cell"
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
+    unexecuted = [i for i, c in enumerate(code) if "".join(c["source"]).strip() and c.get("execution_count") is None]
+    assert not unexecuted, f"code cells without stored outputs (execute the notebook before committing): {unexecuted}"
