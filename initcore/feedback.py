@@ -6,7 +6,13 @@ or SymPy expressions. Besides the named ``mistakes`` (wrong answers the
 exercise anticipates, each with a hint), common slips are recognized
 generically: a wrong sign, a constant factor (2, 1/2, 3, ...), a missing
 square or square root.
+
+For grading, set the environment variable ``INITCORE_GRADING=1``: then a wrong
+or missing answer raises ``AssertionError`` with the same message, so running a
+submitted notebook under pytest (``INITCORE_GRADING=1 pytest --nbval-lax
+submission.ipynb``) fails exactly at the wrong answers.
 """
+import os
 from dataclasses import dataclass
 
 import sympy as sp
@@ -36,9 +42,7 @@ class Feedback:
 
 
 def _same(a, b, tol):
-    diff = sp.simplify(sp.nsimplify(a) - sp.nsimplify(b)) if tol == 0 else None
-    if diff is not None and diff == 0:
-        return True
+    """Numerically equal within relative tolerance ``tol`` (False if either is not a number)."""
     try:
         x, y = complex(sp.N(a)), complex(sp.N(b))
     except (TypeError, ValueError):
@@ -59,7 +63,16 @@ def check_answer(answer, expected, mistakes=None, tol=1e-9):
 
     ``mistakes`` maps anticipated wrong answers to hints. Numbers agree within
     the relative tolerance ``tol``; expressions must simplify to the same thing.
+    With ``INITCORE_GRADING=1`` in the environment, a wrong answer raises
+    ``AssertionError`` instead of returning.
     """
+    feedback = _feedback(answer, expected, mistakes, tol)
+    if not feedback.correct and os.environ.get("INITCORE_GRADING") == "1":
+        raise AssertionError(feedback.message)
+    return feedback
+
+
+def _feedback(answer, expected, mistakes, tol):
     if answer is None or answer is Ellipsis:
         return Feedback(False, "No answer yet: replace the placeholder with your answer and run the cell again.")
     try:
@@ -68,10 +81,8 @@ def check_answer(answer, expected, mistakes=None, tol=1e-9):
         return Feedback(False, f"Could not read {answer!r} as a number or a SymPy expression.")
     expected = sp.sympify(expected)
     if _exact_or_close(answer, expected, tol):
-        fb = Feedback(True, f"Correct: {sp.sstr(expected)}.")
-    else:
-        fb = Feedback(False, "Not yet: " + _diagnose(answer, expected, mistakes or {}, tol))
-    return fb
+        return Feedback(True, f"Correct: {sp.sstr(expected)}.")
+    return Feedback(False, "Not yet: " + _diagnose(answer, expected, mistakes or {}, tol))
 
 
 def _exact_or_close(a, b, tol):

@@ -1,4 +1,5 @@
 """The answer checks students call: right answers pass, common wrong answers get a useful hint."""
+import pytest
 import sympy as sp
 
 from initcore.feedback import check_answer
@@ -35,3 +36,12 @@ def test_square_root_sign_and_missing_answer():
     assert not fb and "No answer yet" in fb.message
     assert "factor 3" in check_answer(3 / n, 1 / n).message
     assert not check_answer("not a formula (", 1)
+
+
+def test_grading_mode_raises_on_wrong_answers(monkeypatch):
+    monkeypatch.setenv("INITCORE_GRADING", "1")
+    assert check_answer(sigma**2 / 2, sigma**2 / 2)
+    with pytest.raises(AssertionError, match="factor 2"):
+        check_answer(sigma**2, sigma**2 / 2)
+    with pytest.raises(AssertionError, match="No answer yet"):
+        check_answer(None, 1)

@@ -1,0 +1,160 @@
+"""Make the student edition: every exercise and feedback check kept, every solution removed.
+
+Usage (from the repository root)::
+
+    python -m initcore.student OUTDIR [--no-html]
+
+writes ``OUTDIR/notebooks/`` (the chapters, solutions replaced by placeholders that say what to
+write) and ``OUTDIR/html/`` (the book built from those notebooks, with sphinx-exercise's
+``hide_solutions`` on as a second guard). Solutions are found by the conventions of
+CONTRIBUTING.md: ``{solution}`` directives, ``{solution-start}`` ... ``{solution-end}`` gates, and
+code cells tagged ``solution``; cells tagged ``feedback`` lose their stored output.
+"""
+import argparse
+import copy
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+SOLUTION_BLOCK = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$\n?", re.S | re.M)
+GATE_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}", re.M)
+GATE_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}", re.M)
+SOLUTION_MARKERS = ("{solution}", "{solution-start}", "{solution-end}")
+ANSWER = re.compile(r"^answer\s*=", re.M)
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_static", "package.json")
+
+
+def _tags(cell):
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _placeholder(cell):
+    """A code cell that keeps the solution's leading comments (the task) and no solution."""
+    lines = "".join(cell["source"]).splitlines()
+    task = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        task.append(line)
+    body = task + ["# Your work here."]
+    if any(ANSWER.match(line) for line in lines):
+        body.append("answer = None")
+    return {"cell_type": "code", "execution_count": None, "id": cell.get("id", "placeholder") + "-todo",
+            "metadata": {"tags": ["student-answer"]}, "outputs": [], "source": "\n".join(body)}
+
+
+def strip_solutions(nb):
+    """Return a copy of notebook ``nb`` (a dict) with every solution removed."""
+    nb = copy.deepcopy(nb)
+    cells, gated = [], False
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            if GATE_START.search(text):
+                gated = True
+                continue
+            if GATE_END.search(text):
+                gated = False
+                continue
+            if gated:
+                continue
+            stripped = SOLUTION_BLOCK.sub("", text)
+            if stripped.strip() or not text.strip():
+                cell["source"] = stripped
+                cells.append(cell)
+            continue
+        if cell["cell_type"] == "code" and (gated or "solution" in _tags(cell)):
+            cells.append(_placeholder(cell))
+            continue
+        if gated:
+            continue
+        if "feedback" in _tags(cell):
+            cell["outputs"], cell["execution_count"] = [], None
+        cells.append(cell)
+    if gated:
+        raise ValueError("a {solution-start} gate has no {solution-end}")
+    nb["cells"] = cells
+    return nb
+
+
+def solution_leaks(nb):
+    """Describe every trace of a solution left in notebook ``nb`` (empty when there is none)."""
+    leaks = []
+    for i, cell in enumerate(nb["cells"]):
+        text = "".join(cell["source"])
+        if any(marker in text for marker in SOLUTION_MARKERS):
+            leaks.append(f"cell {i}: solution directive")
+        if "solution" in _tags(cell):
+            leaks.append(f"cell {i}: code cell tagged solution")
+    return leaks
+
+
+def count_exercises(nb):
+    return sum("".join(c["source"]).count("{exercise}") for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def _copy_sources(root, dest):
+    ignore = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__")
+    for name in SOURCES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    if (root / "node_modules").exists():
+        (dest / "node_modules").symlink_to((root / "node_modules").resolve())
+
+
+def _student_config(path):
+    config = yaml.safe_load(path.read_text())
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config["title"] = config.get("title", "") + " (student edition)"
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def make_student_edition(root, outdir, html=True):
+    """Write the student notebooks (and, with ``html``, the student HTML book) under ``outdir``."""
+    root, outdir = pathlib.Path(root).resolve(), pathlib.Path(outdir).resolve()
+    if not (root / "_toc.yml").exists():
+        raise SystemExit(f"{root} has no _toc.yml: run from the repository root or pass --root")
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    source = outdir / "source"
+    source.mkdir(parents=True)
+    _copy_sources(root, source)
+    for path in sorted((source / "book").rglob("*.ipynb")):
+        nb = strip_solutions(json.loads(path.read_text()))
+        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        path.write_text(text)
+        target = outdir / "notebooks" / path.relative_to(source / "book")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    if html:
+        _student_config(source / "_config.yml")
+        subprocess.run([sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(source), "--keep-going"],
+                       check=True, stdout=subprocess.DEVNULL)
+        shutil.move(str(source / "_build" / "html"), str(outdir / "html"))
+    shutil.rmtree(source)
+    return outdir
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m initcore.student", description=__doc__.splitlines()[0])
+    parser.add_argument("outdir", help="where to write notebooks/ and html/ (replaced if it exists)")
+    parser.add_argument("--root", default=".", help="the repository root (default: the current directory)")
+    parser.add_argument("--no-html", action="store_true", help="only the notebooks, no HTML build")
+    args = parser.parse_args(argv)
+    out = make_student_edition(args.root, args.outdir, html=not args.no_html)
+    print(f"student notebooks: {out / 'notebooks'}")
+    if not args.no_html:
+        print(f"student HTML book: {out / 'html' / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()
