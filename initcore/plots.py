@@ -29,7 +29,7 @@ def use_style():
 
 
 def new_figure(ncols=1, nrows=1, width=None, height=None, **kwargs):
-    """A figure in the book's style: ``fig, axes`` as from :func:`matplotlib.pyplot.subplots`."""
+    """A figure in the book's style: ``fig, axes`` as from ``matplotlib.pyplot.subplots``."""
     use_style()
     w, h = STYLE["figure.figsize"]
     size = (width or w * (1 if ncols == 1 else 0.75 * ncols), height or h * (1 if nrows == 1 else 0.8 * nrows))

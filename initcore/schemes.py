@@ -2,7 +2,7 @@
 
 Shapes follow PyTorch by default (``layout="torch"``: ``(out, in, *kernel)``);
 ``layout="keras"`` reads ``(*kernel, in, out)``. Every initializer takes
-``rng`` (a :class:`numpy.random.Generator`, an int seed or ``None`` for the
+``rng`` (a ``numpy.random.Generator``, an int seed or ``None`` for the
 book's default generator) and ``copies``: with ``copies=c`` it returns ``c``
 independent draws stacked on a new leading axis, which is how the Monte Carlo
 checks sample many networks at once.
@@ -14,11 +14,12 @@ import numpy as np
 
 from .seeding import as_generator
 
+#: Where the truncated normal is cut, in standard deviations.
+TRUNCATION = 2.0
 #: Standard deviation of a standard normal truncated to [-2, 2]. Keras divides
 #: by it (as the literal 0.87962566103423978) so that a truncated normal keeps
 #: the requested standard deviation. Computed here from its formula
 #: sqrt(1 - 2 c phi(c) / (2 Phi(c) - 1)) with c = 2.
-TRUNCATION = 2.0
 TRUNCATED_NORMAL_STD = math.sqrt(
     1 - 2 * TRUNCATION * math.exp(-TRUNCATION**2 / 2) / math.sqrt(2 * math.pi) / math.erf(TRUNCATION / math.sqrt(2))
 )
@@ -149,7 +150,7 @@ def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_no
     ``n`` is the fan chosen by ``mode`` (fan_in, fan_out or fan_avg, the
     mean of the two). ``truncated_normal`` cuts a normal at two standard
     deviations and divides the standard deviation by
-    :data:`TRUNCATED_NORMAL_STD` so that the result still has variance
+    ``TRUNCATED_NORMAL_STD`` so that the result still has variance
     ``scale / n``; ``untruncated_normal`` draws N(0, scale/n); ``uniform``
     draws from U(-limit, limit) with limit = sqrt(3 scale / n).
     """

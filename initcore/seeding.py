@@ -1,6 +1,6 @@
 """One source for every random draw in the book.
 
-With ``rng=None`` every function of :mod:`initcore` draws from a single
+With ``rng=None`` every function of ``initcore`` draws from a single
 default generator. It is seeded with :data:`DEFAULT_SEED` unless the
 environment variable ``INITCORE_SEED`` names another integer, so the whole
 book can be re-run under other seeds (``INITCORE_SEED=7 pytest``).
@@ -34,7 +34,7 @@ def reset(seed=None):
 
 
 def as_generator(rng=None):
-    """Turn ``rng`` into a :class:`numpy.random.Generator`.
+    """Turn ``rng`` into a ``numpy.random.Generator``.
 
     ``None`` gives the shared default generator, an ``int`` a fresh generator
     seeded with it, and a ``Generator`` is returned as it is.
