@@ -1,5 +1,6 @@
 """The table of contents and the notebooks under book/ stay in step, and every chapter keeps the house conventions."""
 import json
+import re
 import pathlib
 
 import pytest
@@ -51,3 +52,17 @@ def test_notebook_conventions(path):
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
     unexecuted = [i for i, c in enumerate(code) if "".join(c["source"]).strip() and c.get("execution_count") is None]
     assert not unexecuted, f"code cells without stored outputs (execute the notebook before committing): {unexecuted}"
+
+
+CHAPTERS = [p for p in NOTEBOOKS if "appendix" not in p.parts]
+EXERCISE = re.compile(r"\{exercise\}[^\n]*\n:label: (\S+)")
+SOLUTION = re.compile(r"\{solution(?:-start)?\} (\S+)")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_chapter_has_three_exercises_each_with_a_solution(path):
+    text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    exercises = EXERCISE.findall(text)
+    assert len(exercises) >= 3, f"{len(exercises)} exercises; every chapter needs at least three"
+    unsolved = set(exercises) - set(SOLUTION.findall(text))
+    assert not unsolved, f"exercises without a solution: {sorted(unsolved)}"
