@@ -26,7 +26,8 @@ GATE_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}", re.M)
 GATE_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}", re.M)
 SOLUTION_MARKERS = ("{solution}", "{solution-start}", "{solution-end}")
 ANSWER = re.compile(r"^answer\s*=", re.M)
-SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_static", "package.json")
+SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_static", "_ext", "package.json",
+           "package-lock.json")
 
 
 def _tags(cell):
