@@ -41,7 +41,8 @@ def linear_recursion(widths, variances, q0=1.0, r_out=1.0, slope=1.0):
     ``widths = [n_0, ..., n_L]``, ``variances[l]`` the weight variance of layer l+1 (shape
     ``(n_(l+1), n_l)``), ``slope`` the activation's derivative at 0. Returns ``(forward,
     backward)`` arrays of length L indexed as :class:`initcore.LayerMoments`: ``forward[l]``
-    is E[h^2] of the pre-activations of layer l+1, q0 * prod_(m <= l) n_m v_m slope^(2m);
+    is E[h^2] of the pre-activations of layer l+1, q0 * slope^(2l) * prod_(m=0..l) n_m v_m
+    (``v_m = variances[m]``);
     ``backward[l]`` is E[(dL/dx_l)^2] for the input x_l of layer l+1, from E[(dL/dx_L)^2] =
     ``r_out`` back through layers L..l+1, each multiplying by n_out v slope^2 (the output
     gradient also passes the last activation, as in :func:`initcore.layer_moments`).
