@@ -48,13 +48,23 @@ class MLP:
     def __call__(self, x):
         return self.forward(x)[0]
 
+    @staticmethod
+    def _targets(y, out):
+        y = np.asarray(y, dtype=float)
+        if y.shape != out.shape:
+            raise ValueError(f"targets of shape {y.shape} do not match the output shape {out.shape} "
+                             "(a 1-D target would broadcast to a batch x batch matrix)")
+        return y
+
     def loss(self, x, y):
         out = self(x)
+        y = self._targets(y, out)
         return 0.5 * np.mean(np.sum((out - y) ** 2, axis=1))
 
     def gradients(self, x, y):
         """Loss and the gradients ``(dW, db)`` of every layer, by back-propagation."""
         out, cache = self.forward(x)
+        y = self._targets(y, out)
         loss = 0.5 * np.mean(np.sum((out - y) ** 2, axis=1))
         delta = (out - y) / x.shape[0]
         grads_w, grads_b = [], []
