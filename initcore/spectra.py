@@ -10,6 +10,7 @@ a leading axis, like the initializers of :mod:`initcore.schemes`.
 - :func:`end_to_end_jacobian` - the product W_L ... W_1 of a deep linear network;
 - :func:`mean_log_sq_singular_value` - (1/n) sum_i log s_i^2 of that product,
   computed stably from log|det W_l| (no SVD of an ill-conditioned product);
+- :func:`deep_linear_statistics` - the arithmetic and the log mean of s_i^2 from one draw;
 - :func:`log_chi2_mean`, :func:`log_chi2_var` - E and Var of log X for X ~ chi^2_k;
 - :func:`gaussian_log_det_mean` - E[(1/n) log det(W^T W)] for W with N(0, 1/n) entries;
 - :func:`talathi_vartak` - W = (A + I) / lambda_max(A + I), A = R R^T / N;
@@ -69,6 +70,20 @@ def mean_log_sq_singular_value(init, width, depth, copies=1, rng=None):
     return 2.0 * logdet / width
 
 
+def deep_linear_statistics(init, width, depth, copies=1, rng=None):
+    """Per network, from one draw of the weights: ``[(1/n) sum_i s_i^2, (1/n) sum_i log s_i^2]``.
+
+    The singular values s_i are those of J = W_L ... W_1; the first column is (1/n) tr(J^T J), the
+    second (2/n) sum_l log|det W_l|. Returns an array of shape (copies, 2).
+    """
+    weights = _draw_stack(init, width, depth, copies, rng)
+    jac = weights[0]
+    for w in weights[1:]:
+        jac = np.matmul(w, jac)
+    logdet = sum(np.linalg.slogdet(w)[1] for w in weights)
+    return np.stack([np.sum(jac**2, axis=(-2, -1)) / width, 2.0 * logdet / width], axis=-1)
+
+
 def log_chi2_mean(k):
     """E[log X] for X ~ chi^2_k: psi(k/2) + log 2."""
     return special.digamma(np.asarray(k, dtype=float) / 2) + math.log(2.0)
@@ -88,8 +103,12 @@ def gaussian_log_det_mean(width):
     return float(np.mean(log_chi2_mean(k)) - math.log(width))
 
 
-def talathi_vartak(n, rng=None, copies=None):
-    """Talathi & Vartak's recurrent matrix W = (A + I) / lambda_max(A + I), A = R R^T / n, R ~ N(0, 1)."""
+def talathi_vartak(n, rng=None, copies=None, return_scale=False):
+    """Talathi & Vartak's recurrent matrix W = (A + I) / lambda_max(A + I), A = R R^T / n, R ~ N(0, 1).
+
+    With ``return_scale=True`` also returns lambda_max(A + I) (one per copy), so that A can be
+    recovered as ``lambda_max * W - I``.
+    """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     gen = as_generator(rng)
@@ -99,7 +118,9 @@ def talathi_vartak(n, rng=None, copies=None):
     b = a + np.eye(n)
     lam = np.linalg.eigvalsh(b)[:, -1]
     w = b / lam[:, None, None]
-    return w[0] if copies is None else w
+    if copies is None:
+        w, lam = w[0], float(lam[0])
+    return (w, lam) if return_scale else w
 
 
 def relu_rnn(weights, h0, inputs=None, input_weights=None, bias=None, steps=None):
