@@ -80,7 +80,7 @@ def second_moment_gain(activation, param=None, method="legendre"):
 
 
 def slope_gain(activation, param=None, h=1e-6):
-    """The linear-regime gain 1 / |phi'(0)|, or ``nan`` where phi has a kink at 0.
+    """The linear-regime gain ``1 / |phi'(0)|``, or ``nan`` where phi has a kink at 0.
 
     One-sided difference quotients of the numpy function detect a kink: if
     they differ (ReLU, leaky ReLU, SELU) there is no linear regime and the

@@ -4,7 +4,7 @@ per-layer samples of activations and back-propagated gradients for histograms.
 
 Every initializer here has the signature of :mod:`initcore.schemes` initializers
 (``init(shape, rng=None, copies=None, dtype=float64)``, torch layout ``(out, in)``), so it
-plugs into :func:`initcore.layer_moments`.
+plugs into :func:`initcore.propagation.layer_moments`.
 """
 import math
 
@@ -40,12 +40,12 @@ def linear_recursion(widths, variances, q0=1.0, r_out=1.0, slope=1.0):
 
     ``widths = [n_0, ..., n_L]``, ``variances[l]`` the weight variance of layer l+1 (shape
     ``(n_(l+1), n_l)``), ``slope`` the activation's derivative at 0. Returns ``(forward,
-    backward)`` arrays of length L indexed as :class:`initcore.LayerMoments`: ``forward[l]``
+    backward)`` arrays of length L indexed as :class:`initcore.propagation.LayerMoments`: ``forward[l]``
     is E[h^2] of the pre-activations of layer l+1, q0 * slope^(2l) * prod_(m=0..l) n_m v_m
     (``v_m = variances[m]``);
     ``backward[l]`` is E[(dL/dx_l)^2] for the input x_l of layer l+1, from E[(dL/dx_L)^2] =
     ``r_out`` back through layers L..l+1, each multiplying by n_out v slope^2 (the output
-    gradient also passes the last activation, as in :func:`initcore.layer_moments`).
+    gradient also passes the last activation, as in :func:`initcore.propagation.layer_moments`).
     """
     widths = [int(n) for n in widths]
     variances = [float(v) for v in variances]
@@ -92,7 +92,7 @@ def layer_samples(init, widths, activation="tanh", *, networks=4, batch=64, rng=
     Returns ``(post, grads)``: ``post[l]`` the values of x_(l+1) = phi(h_(l+1)) (layer l+1's
     output) and ``grads[l]`` those of dL/dx_l (the gradient with respect to layer l+1's
     input), from standard normal inputs and a standard normal gradient at the output, as
-    1-D arrays. The same conventions as :func:`initcore.layer_moments`.
+    1-D arrays. The same conventions as :func:`initcore.propagation.layer_moments`.
     """
     phi = activations.get(activation)
     gen = as_generator(rng)

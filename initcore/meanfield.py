@@ -22,7 +22,7 @@ from numpy.polynomial.hermite_e import hermegauss
 
 from . import activations
 
-#: Half-width of the integration range in units of Z: the Gaussian mass beyond 10 is ~1e-23.
+#: Half-width of the integration range, in units of Z (the Gaussian mass beyond 10 is about 1e-23).
 CUTOFF = 10.0
 
 

@@ -97,7 +97,7 @@ def log_chi2_var(k):
 def gaussian_log_det_mean(width):
     """E[(1/n) log det(W^T W)] for an n x n matrix with i.i.d. N(0, 1/n) entries.
 
-    Bartlett: |det G|^2 = prod_{k=1}^n chi^2_k (independent) for a standard Gaussian G.
+    Bartlett: ``|det G|^2 = prod_{k=1}^n chi^2_k`` (independent) for a standard Gaussian G.
     """
     k = np.arange(1, width + 1)
     return float(np.mean(log_chi2_mean(k)) - math.log(width))
