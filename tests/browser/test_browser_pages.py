@@ -7,7 +7,10 @@ over the documents of ``_toc.yml`` (``conftest.pytest_generate_tests``).
 """
 import html.parser
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LOCAL_HOSTS = {"127.0.0.1"}
 #: URL schemes that never leave the page.
@@ -198,3 +201,18 @@ def test_mathjax_is_served_by_the_site(site):
         sources = re.findall(r'<script[^>]*src="([^"?]*tex-chtml\.js)[^"]*"', text)
         assert sources == [local], f"{page.relative_to(site)} loads MathJax from {sources}"
     assert pages_with_math, "no page of the book has math: was MathJax switched off?"
+
+
+def test_chapter_pages_have_launch_buttons(site):
+    """Every notebook page offers Binder and Colab, pointing at its own notebook in the book's
+    repository (the one the hidden install cell installs initcore from)."""
+    from initcore.launch import REPOSITORY
+
+    repo = REPOSITORY.removeprefix("https://github.com/")
+    notebooks = sorted((ROOT / "book").rglob("*.ipynb"))
+    assert notebooks
+    for notebook in notebooks:
+        relative = notebook.relative_to(ROOT)
+        html = (site / relative.with_suffix(".html")).read_text(encoding="utf-8")
+        assert f"https://colab.research.google.com/github/{repo}/blob/main/{relative}" in html, relative
+        assert f"https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/{relative}" in html, relative
