@@ -8,11 +8,18 @@ flat however many are drawn.
 A check passes when ``|estimate - theory| <= k * se``. The bound ``k`` comes
 from a family-wise false-alarm rate (Bonferroni over every comparison the book
 makes), so a correct formula fails with negligible probability under any
-seed. A check that names the ``wrong`` answer it guards against also proves
-its power: the wrong value must lie at least ``k + POWER_MARGIN`` standard
-errors from the theory, or the check refuses to run as underpowered.
+seed. Because the standard error is itself estimated, ``k`` is the Student-t
+quantile for the estimate's ``n - 1`` degrees of freedom (:func:`bound_for`);
+it tends to :data:`K` for large ``n``. A check that names the ``wrong`` answer it
+guards against also proves its power: the wrong value must lie at least
+``k + margin`` standard errors from the theory (:func:`margin_for`, tending to
+:data:`POWER_MARGIN`), or the check refuses to run as underpowered.
 """
+import json as _json
+import re as _re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path as _Path
 from statistics import NormalDist
 
 import numpy as np
@@ -32,11 +39,41 @@ def z_bound(false_alarm=FAMILY_FALSE_ALARM, comparisons=FAMILY_SIZE):
     return NormalDist().inv_cdf(1 - false_alarm / (2 * comparisons))
 
 
-#: The z-bound every check uses unless told otherwise.
+#: The z-bound for many samples (the limit of :func:`bound_for`).
 K = z_bound()
 #: Extra standard errors between theory and a wrong answer so that the wrong one is rejected
-#: with probability at least 1 - MISS_RATE.
+#: with probability at least 1 - MISS_RATE (the limit of :func:`margin_for`).
 POWER_MARGIN = NormalDist().inv_cdf(1 - MISS_RATE)
+
+
+def _t_two_sided_quantile(tail, n):
+    """The k with P(|T| > k) = ``tail`` for Student's T with ``n - 1`` degrees of freedom."""
+    lo, hi = 0.0, 8.0
+    while false_alarm_rate(n, hi) > tail:
+        lo, hi = hi, 2 * hi
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if false_alarm_rate(n, mid) > tail else (lo, mid)
+    return hi
+
+
+@lru_cache(maxsize=None)
+def bound_for(n, false_alarm=FAMILY_FALSE_ALARM, comparisons=FAMILY_SIZE):
+    """The z-bound of a check whose estimate comes from ``n`` independent samples.
+
+    A z-score with an estimated standard error follows Student's t with ``n - 1``
+    degrees of freedom (for Gaussian samples), whose tails are heavier than the
+    normal's at small ``n``: the bound is the t quantile at the per-comparison
+    rate ``false_alarm / comparisons`` (two-sided), so the family-wise rate holds
+    at every sample size. It decreases to :data:`K` as ``n`` grows.
+    """
+    return _t_two_sided_quantile(false_alarm / comparisons, int(n))
+
+
+@lru_cache(maxsize=None)
+def margin_for(n, miss=MISS_RATE):
+    """Standard errors beyond the bound that make a wrong answer's miss rate at most ``miss``."""
+    return _t_two_sided_quantile(2 * miss, int(n))
 
 
 @dataclass(frozen=True)
@@ -156,6 +193,7 @@ class Comparison:
     wrong: object = None
     z_wrong: object = None
     separation: object = None
+    margin: float = POWER_MARGIN
 
     @property
     def passed(self):
@@ -163,7 +201,7 @@ class Comparison:
 
     @property
     def powered(self):
-        return self.wrong is None or bool(np.all(self.separation >= self.k + POWER_MARGIN))
+        return self.wrong is None or bool(np.all(self.separation >= self.k + self.margin))
 
     def __str__(self):
         z = np.atleast_1d(self.z)
@@ -185,8 +223,13 @@ class Comparison:
         return text
 
 
-def compare(estimate, theory, *, wrong=None, k=K, name="estimate"):
-    """Compare ``estimate`` with ``theory`` (and ``wrong``) without raising."""
+def compare(estimate, theory, *, wrong=None, k=None, name="estimate"):
+    """Compare ``estimate`` with ``theory`` (and ``wrong``) without raising.
+
+    ``k`` defaults to :func:`bound_for` the estimate's sample size.
+    """
+    if k is None:
+        k = bound_for(estimate.n)
     value = np.asarray(estimate.value, dtype=float)
     se = np.asarray(estimate.se, dtype=float)
     if np.any(~np.isfinite(value)) or np.any(~np.isfinite(se)):
@@ -200,18 +243,21 @@ def compare(estimate, theory, *, wrong=None, k=K, name="estimate"):
         wrong_arr = np.asarray(wrong, dtype=float)
         z_wrong = _scalar((value - wrong_arr) / se)
         separation = _scalar(np.abs(theory_arr - wrong_arr) / se)
-    return Comparison(name, estimate, _scalar(theory_arr), z, k, wrong, z_wrong, separation)
+    return Comparison(name, estimate, _scalar(theory_arr), z, k, wrong, z_wrong, separation,
+                      margin_for(estimate.n))
 
 
-def check(estimate, theory, *, wrong=None, k=K, name="estimate"):
+def check(estimate, theory, *, wrong=None, k=None, name="estimate"):
     """Print the comparison of ``estimate`` with ``theory``; raise ``AssertionError`` if they disagree.
 
     ``wrong`` is the plausible wrong answer the check must be able to reject
     (a missing factor 1/2, the fan_out variance for fan_in...). If it lies
-    fewer than ``k + POWER_MARGIN`` standard errors from the theory the check
-    is underpowered and raises too: draw more samples.
+    fewer than ``k + margin`` standard errors from the theory the check
+    is underpowered and raises too: draw more samples. ``k`` defaults to
+    :func:`bound_for` the estimate's sample size.
     """
     result = compare(estimate, theory, wrong=wrong, k=k, name=name)
+    k = result.k
     print(result)
     if not result.passed:
         raise AssertionError(
@@ -221,15 +267,16 @@ def check(estimate, theory, *, wrong=None, k=K, name="estimate"):
     if not result.powered:
         raise AssertionError(
             f"{name}: underpowered. The wrong answer {wrong} is only {np.min(result.separation):.1f} "
-            f"standard errors from the theory; it must be at least {k + POWER_MARGIN:.1f} away "
+            f"standard errors from the theory; it must be at least {k + result.margin:.1f} away "
             f"to be rejected reliably. Draw more samples."
         )
     return result
 
 
-def expect_rejection(estimate, wrong, *, k=K, name="wrong answer"):
+def expect_rejection(estimate, wrong, *, k=None, name="wrong answer"):
     """Show that a wrong answer is rejected: print its z-score, raise if it would pass."""
     result = compare(estimate, wrong, k=k, name=name)
+    k = result.k
     z = np.max(np.abs(np.atleast_1d(result.z)))
     if result.passed:
         raise AssertionError(f"{name}: {wrong} was NOT rejected (|z| = {z:.2f} <= {k:.2f}); the check has no power")
@@ -243,9 +290,6 @@ def expect_rejection(estimate, wrong, *, k=K, name="wrong answer"):
 # the appendix "How the checks are built") is parsed from the lines check() and
 # expect_rejection() print, so it can never drift from what the notebooks actually ran.
 
-import json as _json
-import re as _re
-from pathlib import Path as _Path
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
 _TAIL = (rf", bound (?P<k>{_NUM}) -> (?P<verdict>pass|FAIL)"
@@ -326,3 +370,21 @@ def stored_checks(paths):
                         record.update(notebook=str(path), cell=index)
                         found.append(record)
     return found
+
+
+def false_alarm_rate(n, k=K, count=1):
+    """Probability that ``count`` comparisons of a correct formula fail at bound ``k`` with ``n`` samples.
+
+    The z-score divides by an *estimated* standard error, so for Gaussian samples it follows
+    Student's t with ``n - 1`` degrees of freedom: per comparison ``P(|T| > k) =
+    I_{nu/(nu+k^2)}(nu/2, 1/2)``, which exceeds the normal tail used to choose :data:`K` when ``n``
+    is small (about 20x at n = 100, 2e4x at n = 16); :func:`bound_for` inverts it. Returns the
+    Bonferroni sum over ``count``.
+    """
+    import mpmath
+
+    nu = int(n) - 1
+    if nu < 1:
+        raise ValueError(f"need n >= 2, got {n}")
+    tail = float(mpmath.betainc(nu / 2, 0.5, 0, nu / (nu + float(k) ** 2), regularized=True))
+    return min(1.0, count * tail)

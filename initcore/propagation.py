@@ -14,6 +14,10 @@ import numpy as np
 from . import activations
 from .montecarlo import Estimate, over_networks
 
+#: Most bytes one chunk of networks may keep for the backward pass (weights and slopes of every
+#: layer): larger networks are drawn fewer at a time, so memory stays bounded.
+CHUNK_BYTES = 2**28
+
 
 @dataclass(frozen=True)
 class LayerMoments:
@@ -58,8 +62,9 @@ def layer_moments(init, widths, activation="relu", *, networks=200, batch=16, ba
             w = init((widths[layer + 1], widths[layer]), rng=gen, copies=c, dtype=dtype)
             h = np.matmul(x, np.swapaxes(w, -1, -2))
             x = phi.f(h)
-            pre[:, layer] = np.mean(h * h, axis=(1, 2))
-            post[:, layer] = np.mean(x * x, axis=(1, 2))
+            # per-network means accumulate in float64 even when the draws are float32
+            pre[:, layer] = np.mean(h * h, axis=(1, 2), dtype=np.float64)
+            post[:, layer] = np.mean(x * x, axis=(1, 2), dtype=np.float64)
             if backward:
                 weights.append(w)
                 slopes.append(phi.df(h))
@@ -69,9 +74,13 @@ def layer_moments(init, widths, activation="relu", *, networks=200, batch=16, ba
         g = gen.standard_normal(x.shape, dtype=dtype)
         for layer in reversed(range(depth)):
             g = np.matmul(g * slopes[layer], weights[layer])
-            grad[:, layer] = np.mean(g * g, axis=(1, 2))
+            grad[:, layer] = np.mean(g * g, axis=(1, 2), dtype=np.float64)
         return np.concatenate([pre, post, grad], axis=1)
 
+    if backward:  # the backward pass keeps every layer's weights and slopes for a whole chunk
+        per_network = np.dtype(dtype).itemsize * sum(
+            widths[i + 1] * (widths[i] + batch) for i in range(depth))
+        chunk = max(1, min(chunk, CHUNK_BYTES // per_network))
     est = over_networks(statistic, networks, chunk=chunk, rng=rng)
     parts = [Estimate(est.value[i * depth:(i + 1) * depth], est.se[i * depth:(i + 1) * depth], est.n)
              for i in range(3 if backward else 2)]

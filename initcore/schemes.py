@@ -118,13 +118,24 @@ def _size(shape, copies):
 def normal(shape, std, rng=None, copies=None, dtype=np.float64):
     """Draw from N(0, std^2)."""
     shape = check_shape(shape)
-    return as_generator(rng).normal(0.0, std, size=_size(shape, copies)).astype(dtype, copy=False)
+    gen = as_generator(rng)
+    if np.dtype(dtype) == np.float32:  # draw in single precision directly: no float64 draw and copy
+        out = gen.standard_normal(size=_size(shape, copies), dtype=np.float32)
+        out *= np.float32(std)
+        return out
+    return gen.normal(0.0, std, size=_size(shape, copies)).astype(dtype, copy=False)
 
 
 def uniform(shape, bound, rng=None, copies=None, dtype=np.float64):
     """Draw from U(-bound, bound)."""
     shape = check_shape(shape)
-    return as_generator(rng).uniform(-bound, bound, size=_size(shape, copies)).astype(dtype, copy=False)
+    gen = as_generator(rng)
+    if np.dtype(dtype) == np.float32:  # U[0, 1) in single precision, then shifted and scaled in place
+        out = gen.random(size=_size(shape, copies), dtype=np.float32)
+        out *= np.float32(2 * bound)
+        out -= np.float32(bound)
+        return out
+    return gen.uniform(-bound, bound, size=_size(shape, copies)).astype(dtype, copy=False)
 
 
 def truncated_normal(shape, std, rng=None, copies=None, dtype=np.float64):

@@ -21,9 +21,16 @@ import sys
 
 import yaml
 
-SOLUTION_BLOCK = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$\n?", re.S | re.M)
-GATE_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}", re.M)
-GATE_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}", re.M)
+
+
+def _directive(name):
+    """A whole fenced MyST directive ``name`` (backtick or colon fence), up to its closing fence."""
+    return re.compile(r"^(?P<fence>`{3,}|:{3,})\{" + name + r"\}.*?^(?P=fence)[ \t]*$\n?", re.S | re.M)
+
+
+SOLUTION_BLOCK = _directive("solution")
+GATE_START = _directive("solution-start")
+GATE_END = _directive("solution-end")
 SOLUTION_MARKERS = ("{solution}", "{solution-start}", "{solution-end}")
 ANSWER = re.compile(r"^answer\s*=", re.M)
 SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_static", "_ext", "package.json",
@@ -49,24 +56,30 @@ def _placeholder(cell):
             "metadata": {"tags": ["student-answer"]}, "outputs": [], "source": "\n".join(body)}
 
 
+def _strip_markdown(text, gated):
+    """Drop solution directives and gated text from one markdown cell; return (text, still gated)."""
+    kept = []
+    while text:
+        gate = (GATE_END if gated else GATE_START).search(text)
+        if gate is None:
+            if not gated:
+                kept.append(text)
+            break
+        if not gated:
+            kept.append(text[:gate.start()])
+        text, gated = text[gate.end():], not gated
+    return SOLUTION_BLOCK.sub("", "".join(kept)), gated
+
+
 def strip_solutions(nb):
     """Return a copy of notebook ``nb`` (a dict) with every solution removed."""
     nb = copy.deepcopy(nb)
     cells, gated = [], False
     for cell in nb["cells"]:
-        text = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
-            if GATE_START.search(text):
-                gated = True
-                continue
-            if GATE_END.search(text):
-                gated = False
-                continue
-            if gated:
-                continue
-            stripped = SOLUTION_BLOCK.sub("", text)
-            if stripped.strip() or not text.strip():
-                cell["source"] = stripped
+            text, gated = _strip_markdown("".join(cell["source"]), gated)
+            if text.strip():
+                cell["source"] = text
                 cells.append(cell)
             continue
         if cell["cell_type"] == "code" and (gated or "solution" in _tags(cell)):

@@ -25,8 +25,7 @@ def test_strip_removes_every_kind_of_solution_and_keeps_the_task():
         cell("markdown", "```{exercise} F\n:label: ex-b\n\nCompute.\n```"),
         cell("markdown", "```{solution-start} ex-b\n:class: dropdown\n```"),
         cell("code", "# Assign the bound to `answer`.\nanswer = 3 ** 0.5", ["solution"], [{"output_type": "stream"}]),
-        cell("markdown", "Because the variance is a^2/3."),
-        cell("markdown", "```{solution-end}\n```"),
+        cell("markdown", "Because the variance is a^2/3.\n\n```{solution-end}\n```\n\nMore prose we keep."),
         cell("code", "ic.check_answer(answer, 3 ** 0.5)", ["feedback"], [{"output_type": "stream"}]),
         cell("code", "# Plot it yourself.\nplt.plot(x)", ["solution"]),
     ]}
@@ -34,7 +33,7 @@ def test_strip_removes_every_kind_of_solution_and_keeps_the_task():
     text = json.dumps(out)
     assert not student.solution_leaks(out)
     assert "answer is 2" not in text and "3 ** 0.5\"" not in text and "a^2/3" not in text
-    assert student.count_exercises(out) == 2
+    assert student.count_exercises(out) == 2 and "More prose we keep." in text
     todo = [c for c in out["cells"] if "student-answer" in c["metadata"]["tags"]]
     assert ["".join(c["source"]) for c in todo] == [
         "# Assign the bound to `answer`.\n# Your work here.\nanswer = None", "# Plot it yourself.\n# Your work here."]

@@ -1,0 +1,211 @@
+"""The Monte Carlo engine: estimates, streaming accumulation, checks that can fail, and power.
+
+Most tests build an :class:`~initcore.Estimate` by hand, so the verdicts they assert are exact;
+the sampling tests use explicit seeds (this file tests the engine, not a chapter).
+"""
+import numpy as np
+import pytest
+
+import initcore as ic
+from initcore import montecarlo
+from initcore.montecarlo import Accumulator, Estimate, parse_check_line
+
+
+# -- the z-bound and the power margin ------------------------------------------------------------
+
+def test_k_comes_from_the_family_wise_false_alarm_rate():
+    from statistics import NormalDist
+    k = montecarlo.z_bound(montecarlo.FAMILY_FALSE_ALARM, montecarlo.FAMILY_SIZE)
+    assert ic.K == k
+    # Bonferroni: each of the FAMILY_SIZE comparisons gets FAMILY_FALSE_ALARM / FAMILY_SIZE.
+    tail = 2 * (1 - NormalDist().cdf(k))
+    assert tail == pytest.approx(montecarlo.FAMILY_FALSE_ALARM / montecarlo.FAMILY_SIZE, rel=1e-6)
+    assert 6.0 < ic.K < 6.2
+    # A wrong answer K + POWER_MARGIN standard errors away is missed with probability MISS_RATE.
+    assert NormalDist().cdf(-montecarlo.POWER_MARGIN) == pytest.approx(montecarlo.MISS_RATE, rel=1e-6)
+
+
+# -- Estimate and Accumulator ----------------------------------------------------------------------
+
+def test_from_samples_is_mean_and_standard_error():
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    est = Estimate.from_samples(x)
+    assert est.value == pytest.approx(3.5)
+    assert est.se == pytest.approx(np.std(x, ddof=1) / 2)
+    assert est.n == 4 and isinstance(est.value, float)
+    with pytest.raises(ValueError):
+        Estimate.from_samples([1.0])
+
+
+@pytest.mark.parametrize("chunks", [[1000], [1, 999], [7, 13, 280, 700], [500, 0, 500]])
+def test_streaming_accumulator_equals_one_shot(chunks):
+    data = np.random.default_rng(5).standard_normal((1000, 3)) * [1.0, 10.0, 1e-3] + [0.0, 1e6, -2.0]
+    acc, start = Accumulator(), 0
+    for m in chunks:
+        acc.add(data[start:start + m])
+        start += m
+    streamed, one_shot = acc.estimate(), Estimate.from_samples(data)
+    assert streamed.n == one_shot.n == 1000
+    np.testing.assert_allclose(streamed.value, one_shot.value, rtol=1e-12)
+    np.testing.assert_allclose(streamed.se, one_shot.se, rtol=1e-9)
+
+
+def test_accumulator_keeps_float64_whatever_the_input_dtype():
+    acc = Accumulator()
+    acc.add(np.full(10, 1e4, dtype=np.float32) + np.arange(10, dtype=np.float32) * 1e-3)
+    assert np.asarray(acc.mean).dtype == np.float64
+    assert acc.estimate().value == pytest.approx(1e4 + 4.5e-3, rel=1e-7)
+
+
+def test_sample_mean_in_chunks_equals_one_draw():
+    est = ic.sample_mean(lambda g, m: g.standard_normal(m) ** 2, 1000, chunk=37, rng=3)
+    ref = Estimate.from_samples(np.random.default_rng(3).standard_normal(1000) ** 2)
+    assert est.n == 1000
+    assert est.value == pytest.approx(ref.value, rel=1e-12)
+    assert est.se == pytest.approx(ref.se, rel=1e-9)
+
+
+def test_over_networks_uses_one_value_per_network_and_vector_estimates_index():
+    calls = []
+
+    def statistic(gen, c):
+        calls.append(c)
+        return gen.standard_normal((c, 4)) + np.arange(4)
+
+    est = ic.over_networks(statistic, 50, chunk=16, rng=1)
+    assert calls == [16, 16, 16, 2] and est.n == 50 and len(est) == 4
+    assert isinstance(est[2], Estimate) and est[2].value == pytest.approx(est.value[2])
+    with pytest.raises(ValueError):
+        ic.over_networks(statistic, 1)
+
+
+# -- check, compare, expect_rejection ----------------------------------------------------------------
+
+def test_a_correct_estimate_passes_and_its_line_parses(capsys):
+    est = Estimate(1.02, 0.01, 400)
+    result = ic.check(est, 1.0, wrong=0.5, name="toy: second moment")
+    assert result.passed and result.powered
+    line = capsys.readouterr().out.strip()
+    parsed = parse_check_line(line)
+    assert parsed["name"] == "toy: second moment" and parsed["passed"]
+    assert parsed["z"] == pytest.approx(2.0) and parsed["separation"] == pytest.approx(50.0)
+    assert parsed["wrong"] == 0.5 and parsed["n"] == 400 and parsed["count"] == 1
+    assert "wrong answer rejected at |z| >= 52.0" in line  # the format chapters already print
+
+
+def test_check_raises_when_estimate_and_theory_disagree():
+    with pytest.raises(AssertionError, match="disagrees"):
+        ic.check(Estimate(1.1, 0.01, 400), 1.0, wrong=0.5, name="toy")
+
+
+def test_check_raises_when_underpowered():
+    # theory and wrong answer only 5 standard errors apart: the check could not tell them apart
+    with pytest.raises(AssertionError, match="underpowered"):
+        ic.check(Estimate(1.0, 0.01, 400), 1.0, wrong=1.05, name="toy")
+    # just beyond the limit for n = 400 (the t bound plus the t margin) it runs
+    limit = montecarlo.bound_for(400) + montecarlo.margin_for(400)
+    assert ic.check(Estimate(1.0, 0.01, 400), 1.0, wrong=1.0 + 0.0101 * limit, name="toy").powered
+    with pytest.raises(AssertionError, match="underpowered"):
+        ic.check(Estimate(1.0, 0.01, 400), 1.0, wrong=1.0 + 0.0099 * limit, name="toy")
+
+
+def test_bound_is_the_student_t_quantile_and_tends_to_k():
+    # at the bound for n samples, the exact two-sided t tail equals the per-comparison rate
+    rate = montecarlo.FAMILY_FALSE_ALARM / montecarlo.FAMILY_SIZE
+    for n in (16, 64, 1000):
+        assert montecarlo.false_alarm_rate(n, montecarlo.bound_for(n)) == pytest.approx(rate, rel=1e-6)
+        assert montecarlo.false_alarm_rate(n, montecarlo.bound_for(n) + montecarlo.margin_for(n)) < rate
+    assert montecarlo.bound_for(16) > montecarlo.bound_for(64) > montecarlo.bound_for(10**6) > ic.K
+    assert montecarlo.bound_for(10**6) == pytest.approx(ic.K, rel=1e-4)
+    assert montecarlo.margin_for(10**6) == pytest.approx(montecarlo.POWER_MARGIN, rel=1e-4)
+
+
+def test_vector_check_reports_worst_element_and_closest_wrong(capsys):
+    est = Estimate(np.array([1.0, 2.0, 3.03]), np.array([0.01, 0.01, 0.01]), 100)
+    ic.check(est, [1.0, 2.0, 3.0], wrong=[0.5, 1.6, 1.5], name="per layer")
+    parsed = parse_check_line(capsys.readouterr().out.strip())
+    assert parsed["count"] == 3 and parsed["z"] == pytest.approx(3.0)
+    assert parsed["separation"] == pytest.approx(40.0) and parsed["wrong"] == 1.6  # the closest one
+    with pytest.raises(AssertionError, match="underpowered"):  # 1.9 is 10 se from 2.0 < K + margin
+        ic.check(est, [1.0, 2.0, 3.0], wrong=[0.5, 1.9, 1.5], name="per layer")
+    with pytest.raises(AssertionError, match="disagrees"):
+        ic.check(est, [1.0, 2.0, 2.9], name="per layer")
+
+
+def test_compare_refuses_non_finite_or_zero_se():
+    with pytest.raises(ValueError, match="not finite"):
+        ic.compare(Estimate(float("nan"), 0.1, 10), 1.0)
+    with pytest.raises(ValueError, match="zero"):
+        ic.compare(Estimate(1.0, 0.0, 10), 1.0)
+
+
+def test_expect_rejection(capsys):
+    ic.expect_rejection(Estimate(1.0, 0.01, 400), 0.5, name="factor one half")
+    out = capsys.readouterr().out
+    assert out.startswith("reject factor one half:") and "-> rejected" in out
+    with pytest.raises(AssertionError, match="NOT rejected"):
+        ic.expect_rejection(Estimate(1.0, 0.01, 400), 1.01, name="too close")
+
+
+def test_stored_checks_reads_notebook_outputs(tmp_path, capsys):
+    ic.check(Estimate(1.02, 0.01, 400), 1.0, wrong=0.5, name="a")
+    ic.expect_rejection(Estimate(1.02, 0.01, 400), 0.5, name="b")
+    text = capsys.readouterr().out
+    nb = {"cells": [{"cell_type": "code", "source": "", "metadata": {},
+                     "outputs": [{"output_type": "stream", "name": "stdout", "text": text.splitlines(True)}]},
+                    {"cell_type": "markdown", "source": "check x: not output", "metadata": {}}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "nb.ipynb"
+    import json
+    path.write_text(json.dumps(nb))
+    records = montecarlo.stored_checks([path])
+    assert [r["kind"] for r in records] == ["check", "reject"]
+    assert records[0]["cell"] == 0 and records[0]["name"] == "a"
+
+
+# -- the propagation engine: float32 draws, float64 accumulation ----------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_layer_moments_he_relu_keeps_second_moments(dtype):
+    # He (fan_in) with ReLU: E[h_l^2] = 2 E[x_0^2] = 2 and E[x_l^2] = 1 at every layer, exactly.
+    m = ic.layer_moments(ic.he_normal, [64] * 5, "relu", networks=400, batch=8, backward=True,
+                         dtype=dtype, rng=11)
+    assert np.asarray(m.pre.value).dtype == np.float64  # accumulation stays float64
+    assert m.pre.n == 400 and len(m.pre) == 4
+    ic.check(m.pre, 2.0, wrong=1.0, name="He pre-activation second moment")
+    ic.check(m.post, 1.0, wrong=0.5, name="He post-activation second moment")
+    # gradient wrt x_(L-1): the output gradient is independent of the last layer, so n_L/n_(L-1) = 1
+    ic.check(m.grad[-1], 1.0, wrong=0.5, name="He last-layer gradient second moment")
+
+
+def test_layer_moments_streams_networks_in_chunks():
+    seen = []
+
+    def init(shape, rng=None, copies=None, dtype=np.float64):
+        seen.append(copies)
+        return ic.he_normal(shape, rng=rng, copies=copies, dtype=dtype)
+
+    ic.layer_moments(init, [8, 8, 8], networks=40, chunk=16, rng=2)
+    assert seen == [16, 16, 16, 16, 8, 8]
+
+
+def test_false_alarm_rate_is_student_t_and_tends_to_the_normal_tail():
+    from statistics import NormalDist
+    normal = 2 * (1 - NormalDist().cdf(ic.K))
+    assert montecarlo.false_alarm_rate(10**7) == pytest.approx(normal, rel=1e-3)
+    assert montecarlo.false_alarm_rate(16) > 1e4 * normal  # few networks: far above the nominal rate
+    assert montecarlo.false_alarm_rate(100, count=10) == pytest.approx(10 * montecarlo.false_alarm_rate(100))
+
+
+def test_backward_chunks_shrink_to_keep_memory_bounded(monkeypatch):
+    from initcore import propagation
+    seen = []
+
+    def init(shape, rng=None, copies=None, dtype=np.float64):
+        seen.append(copies)
+        return ic.he_normal(shape, rng=rng, copies=copies, dtype=dtype)
+
+    per_network = 8 * 2 * 16 * (16 + 4)  # float64 weights and slopes of two 16x16 layers, batch 4
+    monkeypatch.setattr(propagation, "CHUNK_BYTES", 3 * per_network)
+    m = ic.layer_moments(init, [16, 16, 16], networks=7, batch=4, chunk=16, backward=True, rng=1)
+    assert seen[::2] == [3, 3, 1] and m.grad.n == 7

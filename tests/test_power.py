@@ -1,0 +1,99 @@
+"""The power registry: every Monte Carlo check the book makes, read from the notebooks' stored outputs.
+
+Each line printed by ``initcore.check`` names the wrong answer it must reject and how many standard
+errors separate it from the theory. These tests assert, notebook by notebook, that every check
+declares a wrong alternative, that with the chapter's sample size n the wrong answer lies at least
+``bound_for(n) + margin_for(n)`` standard errors away (so it is rejected with probability
+>= 1 - MISS_RATE, Student-t tails included), that the stored run passed with the bound for its n,
+and that the book makes no more comparisons than the bound was computed for (``FAMILY_SIZE``).
+"""
+from pathlib import Path
+
+import pytest
+
+from initcore import montecarlo
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").rglob("*.ipynb"))
+NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts and "_build" not in p.parts]
+
+
+def required(record):
+    """Standard errors a wrong answer must lie from the theory, at the check's sample size."""
+    return montecarlo.bound_for(record["n"]) + montecarlo.margin_for(record["n"])
+
+
+def _checks(path):
+    return [r for r in montecarlo.stored_checks([path]) if r["kind"] == "check"]
+
+
+def _where(record):
+    return f"{Path(record['notebook']).relative_to(ROOT)} cell {record['cell']}: {record['line']}"
+
+
+def separation(record):
+    """Standard errors between theory and wrong answer: printed, or (older output) bounded below."""
+    if record["separation"] is not None:
+        return record["separation"]
+    # |theory - wrong| / se >= |z_wrong| - |z| by the triangle inequality
+    return record["z_wrong"] - abs(record["z"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
+def test_every_line_that_looks_like_a_check_parses(path):
+    bad = [_where(r) for r in montecarlo.stored_checks([path]) if r["kind"] == "unparsed"]
+    assert not bad, "check/reject lines in an unknown format:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
+def test_every_check_names_its_wrong_alternative(path):
+    missing = [_where(r) for r in _checks(path) if r["z_wrong"] is None]
+    assert not missing, "checks without wrong=... (they cannot show their power):\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
+def test_every_check_is_powered_against_its_wrong_alternative(path):
+    weak = [f"{_where(r)}\n    separation {separation(r):.1f} < {required(r):.1f}"
+            for r in _checks(path) if r["z_wrong"] is not None and separation(r) < required(r)]
+    assert not weak, ("checks whose wrong answer is too close to the theory for their sample size "
+                      "(draw more samples, or re-execute the notebook if its output predates the "
+                      "printed separation):\n" + "\n".join(weak))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
+def test_stored_checks_passed_with_the_books_bound(path):
+    failed = [_where(r) for r in _checks(path) if not r["passed"] or abs(r["z"]) > r["k"]]
+    assert not failed, "\n".join(failed)
+    loose = [_where(r) for r in _checks(path) if r["k"] < round(montecarlo.bound_for(r["n"]), 2) - 0.005]
+    assert not loose, "checks run with a bound below bound_for(n):\n" + "\n".join(loose)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
+def test_check_names_are_unique_within_a_notebook(path):
+    names = [r["name"] for r in _checks(path)]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, f"{path.name}: give each check its own name: {duplicates}"
+
+
+def test_the_book_makes_no_more_comparisons_than_k_was_set_for():
+    # Every element of a vector check is one comparison; the z-bound K is Bonferroni over FAMILY_SIZE.
+    records = [r for path in NOTEBOOKS for r in _checks(path)]
+    total = sum(r["count"] for r in records)
+    assert total <= montecarlo.FAMILY_SIZE, (
+        f"the book makes {total} comparisons but K assumes at most {montecarlo.FAMILY_SIZE}: "
+        "raise initcore.montecarlo.FAMILY_SIZE")
+
+
+#: The family-wise false-alarm rate, Student-t tails (estimated standard errors at the chapters'
+#: actual sample sizes) counted: the bound of each check is the t quantile for its n, so the sum
+#: stays within the nominal FAMILY_FALSE_ALARM (a little slack for the printed rounding of k).
+T_FAMILY_BUDGET = 1.05 * montecarlo.FAMILY_FALSE_ALARM
+
+
+def test_family_false_alarm_with_estimated_standard_errors_stays_within_budget():
+    records = [r for path in NOTEBOOKS for r in _checks(path)]
+    rate = sum(montecarlo.false_alarm_rate(r["n"], r["k"], r["count"]) for r in records)
+    worst = sorted(records, key=lambda r: -montecarlo.false_alarm_rate(r["n"], r["k"], r["count"]))[:5]
+    assert rate <= T_FAMILY_BUDGET, (
+        f"family-wise false-alarm rate {rate:.2e} > {T_FAMILY_BUDGET:.0e}: the checks with the fewest "
+        "independent samples dominate; draw more networks for:\n" + "\n".join(_where(r) for r in worst))
