@@ -21,7 +21,7 @@ CHUNK_BYTES = 2**28
 
 @dataclass(frozen=True)
 class LayerMoments:
-    """Per-layer second moments, each an :class:`Estimate` with one value per layer.
+    """Per-layer second moments, each an :class:`~initcore.montecarlo.Estimate` with one value per layer.
 
     ``pre[l]``: mean of h_l^2 over units and inputs, h_l = W_l x_(l-1) the
     pre-activation of layer l+1; ``post[l]``: the same for x_l = phi(h_l);
@@ -39,7 +39,7 @@ def layer_moments(init, widths, activation="relu", *, networks=200, batch=16, ba
     """Second moments layer by layer over ``networks`` independent networks.
 
     ``init(shape, rng=..., copies=c, dtype=...)`` draws ``c`` weight matrices
-    of torch shape ``(out, in)`` (every initializer of :mod:`initcore` does);
+    of torch shape ``(out, in)`` (every initializer of ``initcore`` does);
     ``widths = [n_0, n_1, ..., n_L]``; ``activation`` a name or an
     :class:`~initcore.activations.Activation`. Inputs are standard normal
     unless ``inputs(rng, c, batch, n_0)`` makes them.
