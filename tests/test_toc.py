@@ -52,6 +52,12 @@ def test_notebook_conventions(path):
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
     unexecuted = [i for i, c in enumerate(code) if "".join(c["source"]).strip() and c.get("execution_count") is None]
     assert not unexecuted, f"code cells without stored outputs (execute the notebook before committing): {unexecuted}"
+    for i, c in enumerate(code):
+        if any("image/png" in o.get("data", {}) for o in c.get("outputs", [])):
+            meta = c["metadata"].get("mystnb", {})
+            figure, image = meta.get("figure", {}), meta.get("image", {})
+            assert figure.get("caption") and figure.get("name") and image.get("alt"), \
+                f"code cell {i} draws a figure without mystnb figure caption, name and image alt text"
 
 
 CHAPTERS = [p for p in NOTEBOOKS if "appendix" not in p.parts]
