@@ -25,19 +25,17 @@ import math
 import numpy as np
 from scipy import special
 
-from .schemes import check_shape, he_normal
+from .schemes import check_shape, he_normal, variance_scaling
 from .seeding import as_generator
 
 
 def gaussian(shape, scale=1.0, rng=None, copies=None, dtype=np.float64):
-    """I.i.d. N(0, scale / fan_in) entries for a torch-layout shape ``(out, in)``."""
+    """I.i.d. N(0, scale / fan_in) entries for a torch-layout shape ``(out, in)``
+    (``variance_scaling`` with ``mode="fan_in"`` and an untruncated normal)."""
     shape = check_shape(shape)
     if len(shape) != 2:
         raise ValueError(f"gaussian weights need a 2-D shape (out, in), got {shape}")
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale!r}")
-    size = shape if copies is None else (int(copies),) + shape
-    return as_generator(rng).normal(0.0, math.sqrt(scale / shape[1]), size=size).astype(dtype, copy=False)
+    return variance_scaling(shape, scale, "fan_in", "untruncated_normal", rng, copies=copies, dtype=dtype)
 
 
 def _draw_stack(init, width, depth, copies, rng):
