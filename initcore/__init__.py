@@ -7,6 +7,7 @@ check against theory with a z-bound.
 from . import activations, feedback, montecarlo, network, plots, propagation, schemes, seeding, symbolic
 from .activations import Activation
 from .feedback import check_answer
+from .gluing import glue
 from .montecarlo import K, Estimate, check, compare, expect_rejection, over_networks, sample_mean
 from .network import MLP
 from .propagation import LayerMoments, layer_moments
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Activation", "Estimate", "K", "LayerMoments", "MLP", "TRUNCATED_NORMAL_STD", "activations",
     "as_generator", "check", "check_answer", "compare", "current_seed", "expect_rejection", "fans",
-    "feedback", "gain", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "feedback", "gain", "glue", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
     "layer_moments", "lecun_normal", "lecun_uniform", "montecarlo", "network", "orthogonal",
     "over_networks", "plots", "propagation", "sample_mean", "schemes", "seeding", "symbolic",
     "variance_scaling",
