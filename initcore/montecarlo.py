@@ -47,14 +47,18 @@ POWER_MARGIN = NormalDist().inv_cdf(1 - MISS_RATE)
 
 
 def _t_two_sided_quantile(tail, n):
-    """The k with P(|T| > k) = ``tail`` for Student's T with ``n - 1`` degrees of freedom."""
-    lo, hi = 0.0, 8.0
-    while false_alarm_rate(n, hi) > tail:
-        lo, hi = hi, 2 * hi
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if false_alarm_rate(n, mid) > tail else (lo, mid)
-    return hi
+    """The k with P(|T| > k) = ``tail`` for Student's T with ``n - 1`` degrees of freedom.
+
+    SciPy's inverse t distribution, from the lower tail (``-stdtrit(nu, tail / 2)``) so that tiny
+    tails keep their precision; :func:`false_alarm_rate` (mpmath, exact) is its inverse, which
+    ``tests/test_montecarlo.py`` checks.
+    """
+    from scipy.special import stdtrit
+
+    nu = int(n) - 1
+    if nu < 1:
+        raise ValueError(f"need n >= 2, got {n}")
+    return float(-stdtrit(nu, tail / 2))
 
 
 @lru_cache(maxsize=None)

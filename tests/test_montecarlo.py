@@ -112,8 +112,10 @@ def test_check_raises_when_underpowered():
 def test_bound_is_the_student_t_quantile_and_tends_to_k():
     # at the bound for n samples, the exact two-sided t tail equals the per-comparison rate
     rate = montecarlo.FAMILY_FALSE_ALARM / montecarlo.FAMILY_SIZE
-    for n in (16, 64, 1000):
+    for n in (3, 16, 64, 1000, 20000):
         assert montecarlo.false_alarm_rate(n, montecarlo.bound_for(n)) == pytest.approx(rate, rel=1e-6)
+        assert montecarlo.false_alarm_rate(n, montecarlo.margin_for(n)) == pytest.approx(
+            2 * montecarlo.MISS_RATE, rel=1e-6)
         assert montecarlo.false_alarm_rate(n, montecarlo.bound_for(n) + montecarlo.margin_for(n)) < rate
     assert montecarlo.bound_for(16) > montecarlo.bound_for(64) > montecarlo.bound_for(10**6) > ic.K
     assert montecarlo.bound_for(10**6) == pytest.approx(ic.K, rel=1e-4)
