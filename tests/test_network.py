@@ -1,10 +1,11 @@
 """initcore.network.MLP: back-propagated gradients agree with central finite differences,
-gradient descent decreases the loss, and the training loop behaves at its edges."""
+gradient descent decreases the loss, and the training loop behaves at its edges; train_many and
+loss_many, on a stack of networks, reproduce MLP.train and MLP.loss network by network."""
 import numpy as np
 import pytest
 
-from initcore import activations
-from initcore.network import MLP
+from initcore import activations, schemes
+from initcore.network import MLP, loss_many, train_many
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "linear", "softsign", "elu", "selu"]
 WIDTHS = [4, 6, 5, 3]          # three layers: two hidden activations, a linear output
@@ -157,3 +158,128 @@ def test_targets_must_match_the_output_shape():
     x = np.ones((4, 2))
     with pytest.raises(ValueError, match="do not match the output shape"):
         net.loss(x, np.ones(4))
+
+
+# --- train_many / loss_many: a stack of networks trained at once --------------------------------
+
+
+def stacked_problem(activation, widths, copies, rng, n_data=64):
+    """Stacked weights and biases of ``copies`` networks, and shared data (x, y)."""
+    init = schemes.he_normal if activation == "relu" else schemes.glorot_normal
+    weights = [init((b, a), rng=rng, copies=copies) for a, b in zip(widths, widths[1:])]
+    biases = [rng.normal(0, 0.1, size=(copies, b)) for b in widths[1:]]
+    x = rng.normal(size=(n_data, widths[0]))
+    y = np.tanh(x[:, :widths[-1]]) + 0.1 * rng.normal(size=(n_data, widths[-1]))
+    return weights, biases, x, y
+
+
+def unstack(weights, biases, k, activation):
+    return MLP([w[k] for w in weights], [b[k] for b in biases], activation=activation)
+
+
+@pytest.mark.parametrize("activation, widths", [("relu", [16] + [48] * 29 + [1]), ("tanh", [5, 9, 7, 2])])
+def test_train_many_reproduces_mlp_train(activation, widths):
+    """Full-batch gradient descent on a stack agrees with MLP.train, network by network, to 1e-10."""
+    rng = np.random.default_rng(20)
+    weights, biases, x, y = stacked_problem(activation, widths, 3, rng)
+    nets = [unstack(weights, biases, k, activation) for k in range(3)]
+    reference = np.array([net.train(x, y, lr=0.005, steps=10) for net in nets])
+    stacked = train_many(weights, biases, x, y, lr=0.005, steps=10, activation=activation)
+    assert stacked.shape == (3, 10)
+    np.testing.assert_allclose(stacked, reference, rtol=1e-10, atol=0)
+    for k, net in enumerate(nets):                        # and the weights end in the same place
+        for w, w_ref in zip([w[k] for w in weights] + [b[k] for b in biases], net.weights + net.biases):
+            np.testing.assert_allclose(w, w_ref, rtol=1e-10, atol=1e-14)
+    assert np.all(np.diff(reference, axis=1) < 0)         # not vacuous: the loss moved
+
+
+def stepwise_reference(nets, x, y, lr, steps, batch, seed):
+    """The losses of ``nets`` trained one by one with MLP.step on the rows train_many draws for them.
+
+    Network k steps on ``rng.integers(0, n, size=(c, batch))[k]`` at every step and stops after
+    the first step whose loss is not finite (NaN from then on), as in MLP.train.
+    """
+    draws = np.random.default_rng(seed)
+    losses = np.full((len(nets), steps), np.nan)
+    stopped = [False] * len(nets)
+    for t in range(steps):
+        idx = draws.integers(0, x.shape[0], size=(len(nets), batch))
+        for k, net in enumerate(nets):
+            if not stopped[k]:
+                loss = net.step(x[idx[k]], y[idx[k]], lr=lr)
+                stopped[k] = not np.isfinite(loss)
+                losses[k, t] = np.nan if stopped[k] else loss
+    return losses
+
+
+def test_train_many_draws_one_minibatch_per_network():
+    rng = np.random.default_rng(21)
+    weights, biases, x, y = stacked_problem("relu", [4, 10, 10, 1], 3, rng)
+    nets = [unstack(weights, biases, k, "relu") for k in range(3)]
+    stacked = train_many(weights, biases, x, y, lr=0.05, steps=20, batch=8, rng=np.random.default_rng(5))
+    reference = stepwise_reference(nets, x, y, lr=0.05, steps=20, batch=8, seed=5)
+    np.testing.assert_allclose(stacked, reference, rtol=1e-10, atol=0)
+
+
+def test_a_stack_of_one_network_is_mlp_train_with_the_same_rng():
+    rng = np.random.default_rng(22)
+    weights, biases, x, y = stacked_problem("tanh", [3, 8, 8, 2], 1, rng)
+    net = unstack(weights, biases, 0, "tanh")
+    reference = net.train(x, y, lr=0.1, steps=30, batch=4, rng=7)
+    stacked = train_many(weights, biases, x, y, lr=0.1, steps=30, batch=4, activation="tanh", rng=7)
+    np.testing.assert_allclose(stacked[0], reference, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("batch", [None, 8])
+def test_a_diverged_network_drops_out_of_the_stack_as_mlp_train_stops(batch):
+    """Network 1 diverges; its losses turn NaN where MLP.train's do, and networks 0 and 2 go on unchanged."""
+    rng = np.random.default_rng(23)
+    weights, biases, x, y = stacked_problem("linear", [4, 16, 16, 1], 3, rng)
+    for w in weights:
+        w[1] *= 3.0                                       # network 1 starts too large to settle
+    nets = [unstack(weights, biases, k, "linear") for k in range(3)]
+    with np.errstate(all="ignore"):
+        if batch is None:
+            reference = np.array([net.train(x, y, lr=0.05, steps=40) for net in nets])
+        else:
+            reference = stepwise_reference(nets, x, y, lr=0.05, steps=40, batch=batch, seed=6)
+        stacked = train_many(weights, biases, x, y, lr=0.05, steps=40, batch=batch, activation="linear", rng=6)
+    assert np.all(np.isfinite(stacked[[0, 2]])) and np.isnan(stacked[1, -1])
+    np.testing.assert_array_equal(np.isnan(stacked), np.isnan(reference))
+    np.testing.assert_allclose(stacked, reference, rtol=1e-10, atol=0, equal_nan=True)
+    for k, net in enumerate(nets):                        # the diverged network's weights as its last step left them
+        for w, w_ref in zip([w[k] for w in weights] + [b[k] for b in biases], net.weights + net.biases):
+            np.testing.assert_allclose(w, w_ref, rtol=1e-10, atol=1e-14, equal_nan=True)
+
+
+def test_loss_many_is_mlp_loss_per_network():
+    rng = np.random.default_rng(24)
+    weights, biases, x, y = stacked_problem("relu", [6, 12, 12, 3], 4, rng)
+    losses = loss_many(weights, biases, x, y)
+    assert losses.shape == (4,)
+    expected = [unstack(weights, biases, k, "relu").loss(x, y) for k in range(4)]
+    np.testing.assert_allclose(losses, expected, rtol=1e-12, atol=0)
+
+
+def test_train_many_keeps_single_precision():
+    rng = np.random.default_rng(25)
+    weights, biases, x, y = stacked_problem("relu", [4, 10, 1], 2, rng)
+    w32 = [w.astype(np.float32) for w in weights]
+    b32 = [b.astype(np.float32) for b in biases]
+    before = loss_many(w32, b32, x.astype(np.float32), y)
+    train_many(w32, b32, x.astype(np.float32), y, lr=0.05, steps=50)
+    assert all(a.dtype == np.float32 for a in w32 + b32)
+    assert np.all(loss_many(w32, b32, x.astype(np.float32), y) < before)
+
+
+def test_train_many_rejects_bad_input():
+    rng = np.random.default_rng(26)
+    weights, biases, x, y = stacked_problem("relu", [4, 6, 1], 2, rng)
+    with pytest.raises(ValueError, match="stacked layer"):
+        train_many([w[0] for w in weights], [b[0] for b in biases], x, y)      # one network, unstacked
+    with pytest.raises(ValueError, match="do not chain"):
+        train_many([weights[0], weights[1][:1]], [biases[0], biases[1][:1]], x, y)
+    with pytest.raises(ValueError, match="do not match the output shape"):
+        train_many(weights, biases, x, y[:, 0])
+    with pytest.raises(ValueError, match="do not fit"):
+        train_many(weights, biases, x[:, :3], y)
