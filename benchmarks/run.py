@@ -17,8 +17,9 @@ Prints a table, then one ``name: value`` line per figure:
   included), ``suite_seconds``: the whole ``pytest`` run on one core (``-n 0``),
   ``suite_floor_seconds``: the same number of notebooks that only import numpy, sympy,
   matplotlib and initcore, ``suite_over_floor`` (target <= 2.5; also in CPU seconds, which other
-  processes on a shared machine disturb less), and ``suite_xdist2_seconds``: the suite under
-  ``pytest -n 2 --dist loadscope`` (the default set in pyproject.toml).
+  processes on a shared machine disturb less), ``suite_xdist2_seconds``: the suite under
+  ``pytest -n 2 --dist loadscope`` (the default set in pyproject.toml), and
+  ``suite_xdist2_over_floor_xdist2``: that run over the floor run the same way.
 
 The machine may be shared: the Monte Carlo figures compare CPU time (best of interleaved
 repeats, BLAS on one thread, ``--blas-threads`` to change), which other processes barely disturb;
@@ -27,6 +28,7 @@ the wall-clock ratio is shown beside it. Suite timings are wall-clock, one run e
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -241,8 +243,8 @@ def suite(args, rows, figures):
     rows.append(("  tests/ (unit, student edition, browser)", f"{tests:.1f} s", ""))
     for seconds, item in slowest:
         rows.append((f"  slow: {item}", f"{seconds:.1f} s", ""))
-    if not args.skip_floor and nbs:
-        tmp = floor_suite(len(nbs))
+    tmp = floor_suite(len(nbs)) if not args.skip_floor and nbs else None
+    if tmp is not None:
         floor, floor_cpu, _, _, fproc = run_pytest(
             pytest + ["-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp), str(tmp)], tmp)
         figures["suite_floor_seconds"] = floor
@@ -261,6 +263,16 @@ def suite(args, rows, figures):
         rows.append(("pytest -n 2 --dist loadscope", f"{wall2:.1f} s",
                      f"CPU {cpu2:.1f} s, speedup {wall / wall2:.2f}x, exit code {proc2.returncode}"
                      + (f", failed: {' '.join(failed2)}" if failed2 else "")))
+        if tmp is not None:
+            floor2, _, _, _, _ = run_pytest(
+                pytest + ["-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp), "-n", "2", "--dist", "loadscope",
+                          str(tmp)], tmp)
+            figures["suite_floor_xdist2_seconds"] = floor2
+            figures["suite_xdist2_over_floor_xdist2"] = wall2 / floor2
+            rows.append(("floor under pytest -n 2 --dist loadscope", f"{floor2:.1f} s",
+                         f"suite / floor, both on two workers = {wall2 / floor2:.2f}"))
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
