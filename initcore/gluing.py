@@ -1,6 +1,6 @@
-"""``glue``: hand a value computed in a notebook to the book's prose (``{glue:text}`name```).
+"""``glue``: hand a value computed in a notebook to the book's prose (MyST's ``glue:text`` role).
 
-It writes the same output as :func:`myst_nb.glue` (MyST-NB's "scrapbook" display data, which the
+It writes the same output as ``myst_nb.glue`` (MyST-NB's "scrapbook" display data, which the
 book build pastes into the text), without importing MyST-NB into the kernel: that import pulls in
 nbformat and its JSON-schema validators, a second's start-up in every chapter, and readers who run
 a chapter in Colab or a bare Jupyter have initcore but not MyST-NB. ``tests/test_gluing.py`` checks
@@ -15,7 +15,7 @@ def glue(name, variable, display=True):
     """Store ``variable``'s display data under ``name`` in this cell's outputs.
 
     ``display=False`` stores it without showing it in the notebook; the book shows it wherever the
-    prose says ``{glue:text}`name``` (or ``{glue:math}``, ``{glue:figure}``...).
+    prose names it in a ``glue:text`` role (or ``glue:math``, ``glue:figure``, ...).
     """
     from IPython.core.formatters import format_display_data
     from IPython.display import display as ipy_display
