@@ -1,0 +1,23 @@
+"""The symbolic helpers give the exact Gaussian and uniform moments the chapters build on."""
+import sympy as sp
+
+import initcore as ic
+from initcore import symbolic
+
+x = sp.Symbol("x", real=True)
+sigma = sp.Symbol("sigma", positive=True)
+
+
+def test_halves_give_the_kinked_moments_and_agree_with_the_whole_line():
+    relu = ic.activations.relu().symbolic(x)
+    leaky = ic.activations.leaky_relu(sp.Rational(1, 5)).symbolic(x)
+    halves = symbolic.gaussian_expectation_by_halves
+    assert halves(relu, x, sigma) == symbolic.gaussian_expectation(relu, x, sigma) == sigma / sp.sqrt(2 * sp.pi)
+    assert halves(relu**2, x, sigma) == sigma**2 / 2                       # the ReLU halving
+    assert halves(leaky**2, x, sigma) == (1 + sp.Rational(1, 25)) / 2 * sigma**2
+    assert halves(x**2, x, sigma) == sigma**2
+
+
+def test_uniform_variance():
+    a = sp.Symbol("a", positive=True)
+    assert symbolic.variance(symbolic.uniform_expectation, x, x, -a, a) == a**2 / 3
