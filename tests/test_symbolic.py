@@ -16,6 +16,11 @@ def test_halves_give_the_kinked_moments_and_agree_with_the_whole_line():
     assert halves(relu**2, x, sigma) == sigma**2 / 2                       # the ReLU halving
     assert halves(leaky**2, x, sigma) == (1 + sp.Rational(1, 25)) / 2 * sigma**2
     assert halves(x**2, x, sigma) == sigma**2
+    # the same moments from the two pieces written out
+    a = sp.Symbol("a", positive=True)
+    parts = symbolic.gaussian_expectation_of_halves
+    assert parts(x**2, 0, x, sigma) == sigma**2 / 2
+    assert sp.simplify(parts(x**2, (a * x) ** 2, x, sigma) - (1 + a**2) / 2 * sigma**2) == 0
 
 
 def test_uniform_variance():
