@@ -1,7 +1,35 @@
-"""pytest runs two notebook kernels at once (``-n 2``, pyproject.toml) on a two-core machine, and
-OpenBLAS threads that outnumber the cores stall each other: give every kernel one BLAS thread.
-Kernels inherit this environment; an explicit setting by the caller wins."""
+"""Settings for the whole test run.
+
+- pytest runs two notebook kernels at once (``-n 2``, pyproject.toml) on a two-core machine, and
+  OpenBLAS threads that outnumber the cores stall each other: every kernel gets one BLAS thread.
+  Kernels inherit this environment; an explicit setting by the caller wins.
+- Under ``--dist loadscope`` each module and each notebook is one unit of work, handed out in
+  collection order. The longest units go first (modules marked ``builds_book``, then notebooks,
+  then the many short unit-test modules), so that no worker ends the run alone on a long unit
+  while the other waits (``--no-loadscope-reorder`` keeps this order).
+"""
 import os
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
+
+
+def _scope(item):
+    return item.nodeid.rsplit("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items):
+    sizes = {}
+    for item in items:
+        sizes[_scope(item)] = sizes.get(_scope(item), 0) + 1
+
+    def rank(item):
+        if item.get_closest_marker("builds_book"):
+            group = 0
+        elif ".ipynb" in item.nodeid:
+            group = 1
+        else:
+            group = 2
+        return group, -sizes[_scope(item)]
+
+    items.sort(key=rank)  # stable: the items of a scope keep their order

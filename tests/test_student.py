@@ -7,6 +7,9 @@ import pytest
 
 from initcore import student
 
+#: The student edition's HTML build is the longest unit of the suite (conftest.py schedules it first).
+pytestmark = pytest.mark.builds_book
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 

@@ -35,6 +35,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # No host but 127.0.0.1 resolves: a request to another host is never sent (the tests record
+    # every such attempt), so they also hold on a machine with a network.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 
 
@@ -142,6 +145,16 @@ def browser():
                                               args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def reader(browser):
+    """One browser context for every page, as one reader's browser: pages after the first come
+    partly from its HTTP cache and reuse its compiled JavaScript (a third less time than a fresh
+    context per page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,27 @@
 
 For each document of the TOC the page must typeset all its math (MathJax served by the site
 itself), load every image, request nothing from any host but 127.0.0.1 and log no JavaScript
-error. A full-page screenshot of each page is kept in ``_build/screenshots/``. ``docname`` runs
-over the documents of ``_toc.yml`` (``conftest.pytest_generate_tests``).
+error. A screenshot of each page is kept in ``_build/screenshots/``: the first screen, or the whole
+page when the page has a problem or ``BOOK_SCREENSHOTS=full`` is set (a whole long page takes
+about 1.5 s to capture, most of this test's time). ``docname`` runs over the documents of
+``_toc.yml`` (``conftest.pytest_generate_tests``).
 """
 import html.parser
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
+#: Builds the book first when ``_build/html`` is stale (conftest.py schedules such modules first).
+pytestmark = pytest.mark.builds_book
+
 ROOT = Path(__file__).resolve().parents[2]
 
 LOCAL_HOSTS = {"127.0.0.1"}
+#: Capture every page whole, not only its first screen (pages with a problem always are).
+FULL_PAGE_SCREENSHOTS = os.environ.get("BOOK_SCREENSHOTS", "").strip().lower() == "full"
 #: URL schemes that never leave the page.
 INLINE_SCHEMES = {"data", "blob", "about"}
 
@@ -79,23 +89,15 @@ def is_local(url):
     return parts.scheme in INLINE_SCHEMES or parts.hostname in LOCAL_HOSTS
 
 
-def test_page_reads_offline(browser, site, site_url, screenshots, docname):
+def test_page_reads_offline(reader, site, site_url, screenshots, docname):
     page_file = site / f"{docname}.html"
     assert page_file.exists(), f"{docname} is in _toc.yml but {page_file} was not built"
 
     foreign, js_errors, failed = [], [], []
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  service_workers="block")
-
-    def only_local(route):
-        if is_local(route.request.url):
-            route.continue_()
-        else:  # recorded, and never sent: the test also holds on a machine with a network
-            foreign.append(f"{route.request.resource_type}: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", only_local)
-    page = context.new_page()
+    page = reader.new_page()
+    # Requests to other hosts are recorded here; Chromium cannot resolve those hosts, so none is sent.
+    page.on("request", lambda r: foreign.append(f"{r.resource_type}: {r.url}")
+            if not is_local(r.url) else None)
     page.on("console", lambda msg: js_errors.append(f"console.{msg.type}: {msg.text}")
             if msg.type == "error" else None)
     page.on("pageerror", lambda exc: js_errors.append(f"uncaught: {exc}"))
@@ -110,12 +112,18 @@ def test_page_reads_offline(browser, site, site_url, screenshots, docname):
         leftovers = page.evaluate(TEX_LEFTOVERS)
         images = page.evaluate(BROKEN_IMAGES)
         page.evaluate("document.fonts.ready.then(() => true)")
-        page.wait_for_load_state("networkidle")
         shot = screenshots / (docname.replace("/", "__") + ".png")
-        page.screenshot(path=str(shot), full_page=True)
+        seen = _problems(foreign, js_errors, failed, math_state, math, leftovers, images)
+        page.screenshot(path=str(shot), full_page=bool(seen) or FULL_PAGE_SCREENSHOTS)
     finally:
-        context.close()
+        page.close()
+    # again, with whatever the page requested or logged while the screenshot was taken
+    problems = _problems(foreign, js_errors, failed, math_state, math, leftovers, images)
+    assert not problems, f"{docname} (screenshot {shot}):\n  " + "\n  ".join(problems)
 
+
+def _problems(foreign, js_errors, failed, math_state, math, leftovers, images):
+    """What a reader of the page would miss, one line per kind of problem."""
     problems = []
     if foreign:
         problems.append("requests to other hosts: " + "; ".join(foreign))
@@ -137,7 +145,7 @@ def test_page_reads_offline(browser, site, site_url, screenshots, docname):
                         + " | ".join(leftovers[:5]))
     if images["broken"]:
         problems.append("images that did not load: " + ", ".join(images["broken"]))
-    assert not problems, f"{docname} (screenshot {shot}):\n  " + "\n  ".join(problems)
+    return problems
 
 
 class _AssetLinks(html.parser.HTMLParser):
