@@ -23,6 +23,7 @@ from .schemes import (
     lecun_normal,
     lecun_uniform,
     orthogonal,
+    scaled_normal,
     variance_scaling,
 )
 from .seeding import as_generator, current_seed
@@ -34,6 +35,6 @@ __all__ = [
     "as_generator", "check", "check_answer", "compare", "current_seed", "expect_rejection", "fans",
     "feedback", "gain", "glue", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
     "layer_moments", "lecun_normal", "lecun_uniform", "montecarlo", "network", "orthogonal",
-    "over_networks", "plots", "propagation", "sample_mean", "schemes", "seeding", "symbolic",
+    "over_networks", "plots", "propagation", "sample_mean", "scaled_normal", "schemes", "seeding", "symbolic",
     "variance_scaling",
 ]

@@ -107,6 +107,11 @@ def _fan(shape, mode, layout):
     raise ValueError(f"unknown mode {mode!r}: use one of {MODES}")
 
 
+def _check_scale(scale):
+    if not isinstance(scale, Real) or isinstance(scale, bool) or not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+
+
 def _size(shape, copies):
     if copies is None:
         return shape
@@ -165,8 +170,7 @@ def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_no
     ``scale / n``; ``untruncated_normal`` draws N(0, scale/n); ``uniform``
     draws from U(-limit, limit) with limit = sqrt(3 scale / n).
     """
-    if not isinstance(scale, Real) or isinstance(scale, bool) or not scale > 0:
-        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    _check_scale(scale)
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"unknown distribution {distribution!r}: use one of {DISTRIBUTIONS}")
     n = max(1.0, _fan(shape, mode, layout))
@@ -176,6 +180,33 @@ def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_no
     if distribution == "untruncated_normal":
         return normal(shape, math.sqrt(variance), rng, copies, dtype)
     return uniform(shape, math.sqrt(3 * variance), rng, copies, dtype)
+
+
+def scaled_normal(scale=1.0, mode="fan_in", layout="torch"):
+    """An initializer drawing i.i.d. N(0, scale / n), ``n`` the fan chosen by ``mode``.
+
+    ``scaled_normal(scale, mode, layout)`` returns ``init(shape, rng=None, copies=None,
+    dtype=numpy.float64)``: :func:`variance_scaling` with ``distribution="untruncated_normal"``,
+    with the scale, mode and layout fixed, in the form that ``initcore.layer_moments`` and the
+    other network samplers take. ``scale`` is ``n Var[W]`` (a gain ``g`` gives ``scale=g**2``);
+    ``mode`` is ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"``. Both are checked when the factory
+    is called, not at the first draw. The returned function's name says what it draws, for
+    example ``scaled_normal(2, fan_in)``.
+    """
+    _check_scale(scale)
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: use one of {MODES}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}: use one of {LAYOUTS}")
+    scale = float(scale)
+
+    def init(shape, rng=None, copies=None, dtype=np.float64):
+        return variance_scaling(shape, scale, mode, "untruncated_normal", rng, layout, copies, dtype)
+
+    init.__name__ = init.__qualname__ = (
+        f"scaled_normal({scale:g}, {mode}" + ("" if layout == "torch" else f", {layout}") + ")"
+    )
+    return init
 
 
 def lecun_normal(shape, rng=None, layout="torch", copies=None, dtype=np.float64):

@@ -81,6 +81,11 @@ CASES = {
     "vs_untruncated": (lambda **kw: ic.variance_scaling((OUT, IN), 0.5, "fan_in", "untruncated_normal", **kw),
                        0.5 / IN, 0.5 / OUT),
     "orthogonal": (lambda **kw: ic.orthogonal((OUT, IN), gain=2.0, **kw), 4 / OUT, 4 / IN),
+    "scaled_normal": (lambda **kw: ic.scaled_normal(2.0)((OUT, IN), **kw), 2 / IN, 2 / OUT),
+    "scaled_normal_fan_out": (lambda **kw: ic.scaled_normal(0.5, mode="fan_out")((OUT, IN), **kw),
+                              0.5 / OUT, 0.5 / IN),
+    "scaled_normal_fan_avg_keras": (lambda **kw: ic.scaled_normal(3.0, "fan_avg", "keras")((IN, OUT), **kw),
+                                    3 / ((IN + OUT) / 2), 3 / IN),
 }
 
 
@@ -145,6 +150,16 @@ def test_rng_accepts_generator_int_or_none():
         ic.he_normal((3, 3), rng="seed")
 
 
+def test_scaled_normal_is_variance_scaling_untruncated_and_says_what_it_draws():
+    init = ic.scaled_normal(2, mode="fan_out")
+    assert init.__name__ == init.__qualname__ == "scaled_normal(2, fan_out)"
+    assert ic.scaled_normal(0.5, layout="keras").__name__ == "scaled_normal(0.5, fan_in, keras)"
+    w = init((OUT, IN), rng=7, copies=2, dtype=np.float32)
+    assert w.shape == (2, OUT, IN) and w.dtype == np.float32
+    assert np.array_equal(w, ic.variance_scaling((OUT, IN), 2.0, "fan_out", "untruncated_normal", rng=7,
+                                                 copies=2, dtype=np.float32))
+
+
 def test_copies_stack_independent_draws():
     w = ic.glorot_normal((4, 6), copies=3, rng=0)
     assert w.shape == (3, 4, 6)
@@ -159,6 +174,11 @@ def test_copies_stack_independent_draws():
     (lambda: ic.variance_scaling((3, 3), scale=0), "scale must be a positive"),
     (lambda: ic.variance_scaling((3, 3), scale=-1.0), "scale must be a positive"),
     (lambda: ic.he_normal((3, 3), mode="fan_avg"), "unknown mode"),
+    (lambda: ic.scaled_normal(0), "scale must be a positive"),
+    (lambda: ic.scaled_normal("2"), "scale must be a positive"),
+    (lambda: ic.scaled_normal(1.0, mode="fan"), "unknown mode"),
+    (lambda: ic.scaled_normal(1.0, layout="jax"), "unknown layout"),
+    (lambda: ic.scaled_normal(1.0)((3,)), "at least 2 dimensions"),
     (lambda: ic.fans(()), "shape is empty"),
     (lambda: ic.fans((3, 0)), "zero or negative dimension"),
     (lambda: ic.he_normal((0, 5)), "zero or negative dimension"),
