@@ -127,7 +127,7 @@ def main(argv=None):
     parser.add_argument("--start", type=int, default=1, help="first seed when COUNT is given (default 1)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="seeds run at the same time (default 1)")
     parser.add_argument("--pytest-arg", action="append", default=[], help="extra pytest argument (repeatable)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come between COUNT and the paths
     if args.count is not None and not args.count.isdigit():  # no COUNT: the first word is a path
         args.paths, args.count = [args.count] + args.paths, None
     args.count = int(args.count) if args.count else None
