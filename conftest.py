@@ -7,11 +7,11 @@
   collection order. The longest units go first (modules marked ``builds_book``, then notebooks,
   then the many short unit-test modules), so that no worker ends the run alone on a long unit
   while the other waits (``--no-loadscope-reorder`` keeps this order).
-- A notebook kernel that does not start is started once more. jupyter_client chooses a kernel's
-  TCP ports before the kernel binds them, and a process starting at the same moment can take one
-  in between (jupyter/jupyter_client#487); the kernel then never answers and nbval fails every
-  cell of the notebook with "Kernel didn't respond in 60 seconds" (seen once in 100 kernel starts
-  of a seed sweep running four kernels at a time). A kernel that fails twice still fails.
+- A notebook kernel that does not start is started once more. nbval then fails every cell of the
+  notebook with "Kernel didn't respond in 60 seconds" (seen once in 100 kernel starts of a seed
+  sweep running four kernels at a time). The likely cause: jupyter_client chooses a kernel's TCP
+  ports before the kernel binds them, and a process starting at the same moment can take one in
+  between (jupyter/jupyter_client#487). A kernel that fails twice still fails.
 """
 import os
 import warnings
