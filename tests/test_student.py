@@ -7,7 +7,7 @@ import pytest
 
 from initcore import student
 
-#: The student edition's HTML build is the longest unit of the suite (conftest.py schedules it first).
+#: The student edition's HTML build is one of the suite's longest units (conftest.py schedules it first).
 pytestmark = pytest.mark.builds_book
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
