@@ -20,6 +20,7 @@ a leading axis, like the initializers of :mod:`initcore.schemes`.
 - :func:`relu_log_factor_moments` - its exact log-mean and log-variance;
 - :func:`relu_norm_ratios` - the same factors measured in actual He-initialized networks.
 """
+import functools
 import math
 
 import numpy as np
@@ -168,6 +169,7 @@ def relu_norm_factor(width, size, rng=None, alive=False):
     return 2.0 * chi2 / width
 
 
+@functools.lru_cache(maxsize=None)
 def relu_log_factor_moments(width, alive=True):
     """Exact (E[log r], Var[log r]) for the factor of :func:`relu_norm_factor`, given K >= 1.
 
