@@ -33,6 +33,27 @@ FAMILY_SIZE = 1000
 #: Probability that a check fails to reject its named wrong answer.
 MISS_RATE = 1e-6
 
+#: The families of checks, by the statistic whose mean a check estimates. The tails of a z-score
+#: depend on how skewed that statistic is, so false-alarm rates are measured per family
+#: (:mod:`initcore.calibration`) and each check names its family.
+FAMILIES = {
+    "draws": "means of independent scalar draws (a moment of one variable, one neuron, one matrix entry)",
+    "matrix": "one value per random matrix, averaged over its many entries (an initializer's variance)",
+    "depth": "second moments of signals or gradients through a deep network, one value per network "
+             "(products of per-layer factors: skewed)",
+    "log": "logarithms of norms or singular values, one value per network (sums along depth)",
+    "ratio": "ratios of per-network moments (a layer's gain, a gradient ratio, a correlation)",
+    "training": "losses of trained networks, one value per network",
+}
+
+
+def _family(family):
+    if family is None:
+        return None
+    if family not in FAMILIES:
+        raise ValueError(f"unknown check family {family!r}: choose one of {', '.join(FAMILIES)}")
+    return family
+
 
 def z_bound(false_alarm=FAMILY_FALSE_ALARM, comparisons=FAMILY_SIZE):
     """Two-sided z-bound with family-wise false-alarm rate ``false_alarm`` (Bonferroni)."""
@@ -198,6 +219,7 @@ class Comparison:
     z_wrong: object = None
     separation: object = None
     margin: float = POWER_MARGIN
+    family: str = None
 
     @property
     def passed(self):
@@ -211,10 +233,11 @@ class Comparison:
         z = np.atleast_1d(self.z)
         worst = int(np.argmax(np.abs(z)))
         theory = np.atleast_1d(np.asarray(self.theory, dtype=float) * np.ones_like(z))
+        head = "check" if self.family is None else f"check[{self.family}]"
         if z.size == 1:
-            text = f"check {self.name}: {self.estimate} vs theory {theory[0]:.6g}: z = {z[0]:+.2f}"
+            text = f"{head} {self.name}: {self.estimate} vs theory {theory[0]:.6g}: z = {z[0]:+.2f}"
         else:
-            text = (f"check {self.name}: {z.size} values (n={self.estimate.n}), worst z = {z[worst]:+.2f} "
+            text = (f"{head} {self.name}: {z.size} values (n={self.estimate.n}), worst z = {z[worst]:+.2f} "
                     f"at index {worst} (theory {theory[worst]:.6g})")
         text += f", bound {self.k:.2f} -> {'pass' if self.passed else 'FAIL'}"
         if self.wrong is not None:
@@ -227,11 +250,13 @@ class Comparison:
         return text
 
 
-def compare(estimate, theory, *, wrong=None, k=None, name="estimate"):
+def compare(estimate, theory, *, wrong=None, k=None, name="estimate", family=None):
     """Compare ``estimate`` with ``theory`` (and ``wrong``) without raising.
 
-    ``k`` defaults to :func:`bound_for` the estimate's sample size.
+    ``k`` defaults to :func:`bound_for` the estimate's sample size. ``family`` is one of
+    :data:`FAMILIES` (the kind of statistic; it decides the bound once its tails are calibrated).
     """
+    family = _family(family)
     if k is None:
         k = bound_for(estimate.n)
     value = np.asarray(estimate.value, dtype=float)
@@ -248,10 +273,10 @@ def compare(estimate, theory, *, wrong=None, k=None, name="estimate"):
         z_wrong = _scalar((value - wrong_arr) / se)
         separation = _scalar(np.abs(theory_arr - wrong_arr) / se)
     return Comparison(name, estimate, _scalar(theory_arr), z, k, wrong, z_wrong, separation,
-                      margin_for(estimate.n))
+                      margin_for(estimate.n), family)
 
 
-def check(estimate, theory, *, wrong=None, k=None, name="estimate"):
+def check(estimate, theory, *, wrong=None, k=None, name="estimate", family=None):
     """Print the comparison of ``estimate`` with ``theory``; raise ``AssertionError`` if they disagree.
 
     ``wrong`` is the plausible wrong answer the check must be able to reject
@@ -260,7 +285,7 @@ def check(estimate, theory, *, wrong=None, k=None, name="estimate"):
     is underpowered and raises too: draw more samples. ``k`` defaults to
     :func:`bound_for` the estimate's sample size.
     """
-    result = compare(estimate, theory, wrong=wrong, k=k, name=name)
+    result = compare(estimate, theory, wrong=wrong, k=k, name=name, family=family)
     k = result.k
     print(result)
     if not result.passed:
@@ -299,11 +324,12 @@ _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
 _TAIL = (rf", bound (?P<k>{_NUM}) -> (?P<verdict>pass|FAIL)"
          rf"(?:; wrong answer rejected at \|z\| >= (?P<z_wrong>{_NUM})"
          rf"(?:, separation (?P<separation>{_NUM}) se \(wrong (?P<wrong>{_NUM})\))?)?$")
+_HEAD = r"^check(?:\[(?P<family>\w+)\])? "
 _SCALAR_CHECK = _re.compile(
-    rf"^check (?P<name>.*): (?P<value>{_NUM}) \+- (?P<se>{_NUM}) \(n=(?P<n>\d+)\) "
+    _HEAD + rf"(?P<name>.*): (?P<value>{_NUM}) \+- (?P<se>{_NUM}) \(n=(?P<n>\d+)\) "
     rf"vs theory (?P<theory>{_NUM}): z = (?P<z>{_NUM})" + _TAIL)
 _VECTOR_CHECK = _re.compile(
-    rf"^check (?P<name>.*): (?P<count>\d+) values \(n=(?P<n>\d+)\), worst z = (?P<z>{_NUM}) "
+    _HEAD + rf"(?P<name>.*): (?P<count>\d+) values \(n=(?P<n>\d+)\), worst z = (?P<z>{_NUM}) "
     rf"at index (?P<index>\d+) \(theory (?P<theory>{_NUM})\)" + _TAIL)
 _REJECT = _re.compile(rf"^reject (?P<name>.*): .* \|z\| = (?P<z>{_NUM}) > (?P<k>{_NUM}) -> rejected$")
 
@@ -316,7 +342,7 @@ def parse_check_line(line):
     when the line does not show them; ``separation`` is printed since the power registry).
     """
     line = line.rstrip()
-    if not line.startswith("check "):
+    if not line.startswith("check"):
         return None
     match = _SCALAR_CHECK.match(line) or _VECTOR_CHECK.match(line)
     if match is None:
@@ -330,7 +356,7 @@ def parse_check_line(line):
         "name": g["name"], "n": int(g["n"]), "count": int(g.get("count") or 1),
         "value": num("value"), "se": num("se"), "theory": num("theory"), "z": num("z"), "k": num("k"),
         "passed": g["verdict"] == "pass", "z_wrong": num("z_wrong"), "separation": num("separation"),
-        "wrong": num("wrong"), "line": line,
+        "wrong": num("wrong"), "family": g.get("family"), "line": line,
     }
 
 
@@ -361,7 +387,7 @@ def stored_checks(paths):
             for output in cell.get("outputs", []):
                 for line in _output_text(output).splitlines():
                     record = None
-                    if line.startswith("check ") and (" -> pass" in line or " -> FAIL" in line):
+                    if _re.match(r"check(\[\w+\])? ", line) and (" -> pass" in line or " -> FAIL" in line):
                         record = parse_check_line(line)
                         record = ({"kind": "unparsed", "line": line} if record is None
                                   else dict(record, kind="check"))
