@@ -1,8 +1,8 @@
 """Monte Carlo estimates with standard errors, and the checks that compare them with theory.
 
 The unit of repetition is an independent draw: an independent sample for a
-scalar expectation, an independent *network* for a statistic of a network
-(DESIGN.md section 5). Samples are accumulated in chunks, so memory stays
+scalar expectation, an independent *network* for a statistic of a network.
+Samples are accumulated in chunks, so memory stays
 flat however many are drawn.
 
 A check passes when ``|estimate - theory| <= k * se``. The bound ``k`` comes
@@ -10,7 +10,9 @@ from a family-wise false-alarm rate (Bonferroni over every comparison the book
 makes), so a correct formula fails with negligible probability under any
 seed. Because the standard error is itself estimated, ``k`` is the Student-t
 quantile for the estimate's ``n - 1`` degrees of freedom (:func:`bound_for`);
-it tends to :data:`K` for large ``n``. A check that names the ``wrong`` answer it
+it tends to :data:`K` for large ``n``. Student's t assumes near-Gaussian values; each check names
+its family (:data:`FAMILIES`), whose tails are measured by simulation (:mod:`initcore.calibration`),
+and the bound is raised where they are heavier (:func:`check_bound`). A check that names the ``wrong`` answer it
 guards against also proves its power: the wrong value must lie at least
 ``k + margin`` standard errors from the theory (:func:`margin_for`, tending to
 :data:`POWER_MARGIN`), or the check refuses to run as underpowered.
@@ -93,6 +95,23 @@ def bound_for(n, false_alarm=FAMILY_FALSE_ALARM, comparisons=FAMILY_SIZE):
     at every sample size. It decreases to :data:`K` as ``n`` grows.
     """
     return _t_two_sided_quantile(false_alarm / comparisons, int(n))
+
+
+def check_bound(n, family=None):
+    """The bound a check of ``family`` with ``n`` samples uses.
+
+    The Student-t bound :func:`bound_for`, raised to the family's measured bound where its
+    statistic's tails are heavier than Student's t (:func:`initcore.calibration.family_bound`:
+    measured by simulation, because averages of skewed values have skewed t statistics).
+    """
+    k = bound_for(n)
+    if family is not None:
+        from .calibration import family_bound
+
+        measured = family_bound(_family(family), int(n))
+        if measured is not None:
+            k = max(k, measured)
+    return k
 
 
 @lru_cache(maxsize=None)
@@ -253,12 +272,13 @@ class Comparison:
 def compare(estimate, theory, *, wrong=None, k=None, name="estimate", family=None):
     """Compare ``estimate`` with ``theory`` (and ``wrong``) without raising.
 
-    ``k`` defaults to :func:`bound_for` the estimate's sample size. ``family`` is one of
-    :data:`FAMILIES` (the kind of statistic; it decides the bound once its tails are calibrated).
+    ``family`` is one of :data:`FAMILIES` (the kind of statistic averaged). ``k`` defaults to
+    :func:`check_bound`: the Student-t bound for the estimate's sample size, raised where the
+    family's measured tails are heavier.
     """
     family = _family(family)
     if k is None:
-        k = bound_for(estimate.n)
+        k = check_bound(estimate.n, family)
     value = np.asarray(estimate.value, dtype=float)
     se = np.asarray(estimate.se, dtype=float)
     if np.any(~np.isfinite(value)) or np.any(~np.isfinite(se)):
@@ -283,7 +303,7 @@ def check(estimate, theory, *, wrong=None, k=None, name="estimate", family=None)
     (a missing factor 1/2, the fan_out variance for fan_in...). If it lies
     fewer than ``k + margin`` standard errors from the theory the check
     is underpowered and raises too: draw more samples. ``k`` defaults to
-    :func:`bound_for` the estimate's sample size.
+    :func:`check_bound` for the estimate's sample size and ``family``.
     """
     result = compare(estimate, theory, wrong=wrong, k=k, name=name, family=family)
     k = result.k
@@ -418,3 +438,20 @@ def false_alarm_rate(n, k=K, count=1):
         raise ValueError(f"need n >= 2, got {n}")
     tail = float(mpmath.betainc(nu / 2, 0.5, 0, nu / (nu + float(k) ** 2), regularized=True))
     return min(1.0, count * tail)
+
+
+def measured_false_alarm_rate(n, k, family=None, count=1):
+    """Probability that ``count`` comparisons of a correct formula fail at bound ``k``, as measured.
+
+    The larger of the Student-t rate (:func:`false_alarm_rate`) and the family's measured rate
+    (:func:`initcore.calibration.family_rate`) at the check's sample size; the Student-t rate
+    alone for a check without a family.
+    """
+    rate = false_alarm_rate(n, k)
+    if family is not None:
+        from .calibration import family_rate
+
+        measured = family_rate(_family(family), int(n), float(k))
+        if measured is not None:
+            rate = max(rate, measured)
+    return min(1.0, count * rate)

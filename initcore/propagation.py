@@ -4,7 +4,7 @@
 plots: it stacks ``chunk`` independent networks into 3-D arrays, pushes a
 batch of inputs forward (and, if asked, a random gradient backward), and
 returns per-layer second moments averaged over networks, with standard errors
-taken across networks (DESIGN.md section 5). Networks are drawn chunk by
+taken across networks. Networks are drawn chunk by
 chunk, so memory does not grow with their number.
 """
 from dataclasses import dataclass
