@@ -1,18 +1,27 @@
 """Feedback on a student's answer: right, or what probably went wrong.
 
 An exercise derives the correct ``expected`` value in the notebook and then
-calls :func:`check_answer` on the student's ``answer``. Answers may be numbers
-or SymPy expressions. Besides the named ``mistakes`` (wrong answers the
-exercise anticipates, each with a hint), common slips are recognized
-generically: a wrong sign, a constant factor (2, 1/2, 3, ...), a missing
-square or square root.
+calls :func:`check_answer` on the student's ``answer``. Answers may be numbers,
+SymPy expressions or strings that SymPy can read (``"a**2/6"``); symbols are
+compared by name, whatever assumptions they were created with, so a student's
+``sp.Symbol("a")`` matches the chapter's ``sp.Symbol("a", positive=True)``.
+Besides the named ``mistakes`` (wrong answers the exercise anticipates, each
+with a hint), common slips are recognized generically: a wrong sign, a simple
+constant factor (2, 1/2, 3, ...), a missing square or square root.
+
+Numbers, and expressions with decimal numbers in them, agree when they agree to
+the relative tolerance ``tol`` (``1e-6`` by default: six significant digits); an
+answer that is close but outside it is told how close it is.
 
 For grading, set the environment variable ``INITCORE_GRADING=1``: then a wrong
 or missing answer raises ``AssertionError`` with the same message, so running a
 submitted notebook under pytest (``INITCORE_GRADING=1 pytest --nbval-lax
 submission.ipynb``) fails exactly at the wrong answers.
 """
+import math
 import os
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
@@ -25,6 +34,12 @@ _FACTOR_HINTS = {
     sp.Integer(3): "off by a factor 3: the variance of U(-a, a) is a^2/3, not a^2.",
     sp.Rational(1, 3): "off by a factor 1/3: a uniform bound and a variance got mixed up.",
 }
+
+#: The relative tolerance for answers with decimal numbers in them.
+TOLERANCE = 1e-6
+
+_WHAT_TO_HAND_IN = ("Hand in one number (like 0.5 or 1/3), a SymPy expression (like a**2/6 built from "
+                    "sp.Symbol('a')), or a string SymPy can read (like 'a**2/6').")
 
 
 @dataclass(frozen=True)
@@ -41,70 +56,176 @@ class Feedback:
     __repr__ = __str__
 
 
-def _same(a, b, tol):
-    """Numerically equal within relative tolerance ``tol`` (False if either is not a number)."""
-    try:
-        x, y = complex(sp.N(a)), complex(sp.N(b))
-    except (TypeError, ValueError):
-        return False
-    return abs(x - y) <= max(tol, 1e-12) * max(1.0, abs(y))
+class _Unreadable(Exception):
+    """An answer that is no number or expression; its message tells the student what to hand in."""
 
 
-def _ratio(answer, expected):
-    try:
-        r = sp.simplify(sp.sympify(answer) / sp.sympify(expected))
-    except (sp.SympifyError, ZeroDivisionError, TypeError):
-        return None
-    return r if r.is_number else None
-
-
-def check_answer(answer, expected, mistakes=None, tol=1e-9):
+def check_answer(answer, expected, mistakes=None, tol=TOLERANCE):
     """Compare ``answer`` with ``expected`` and return a :class:`Feedback` (shown as its message).
 
-    ``mistakes`` maps anticipated wrong answers to hints. Numbers agree within
-    the relative tolerance ``tol``; expressions must simplify to the same thing.
-    With ``INITCORE_GRADING=1`` in the environment, a wrong answer raises
-    ``AssertionError`` instead of returning.
+    ``mistakes`` maps anticipated wrong answers to hints (a list of wrong answers gets a generic
+    hint). Numbers agree within the relative tolerance ``tol``; exact expressions must simplify to
+    the same thing, expressions with decimals must agree within ``tol`` at several points. With
+    ``INITCORE_GRADING=1`` in the environment, a wrong answer raises ``AssertionError`` instead of
+    returning.
     """
-    feedback = _feedback(answer, expected, mistakes, tol)
+    feedback = _feedback(answer, expected, _mistakes(mistakes), tol)
     if not feedback.correct and os.environ.get("INITCORE_GRADING") == "1":
         raise AssertionError(feedback.message)
     return feedback
 
 
+def _mistakes(mistakes):
+    if mistakes is None:
+        return {}
+    if isinstance(mistakes, Mapping):
+        return dict(mistakes)
+    if isinstance(mistakes, (list, tuple, set, frozenset)):
+        return {wrong: "this is one of the common wrong answers; go through the derivation again."
+                for wrong in mistakes}
+    raise TypeError(f"mistakes must map wrong answers to hints ({{wrong: 'hint'}}), got {mistakes!r}")
+
+
+def _plain(expr):
+    """``expr`` with every symbol replaced by a plain symbol of the same name (no assumptions)."""
+    return expr.xreplace({s: sp.Symbol(s.name) for s in expr.free_symbols if isinstance(s, sp.Symbol)})
+
+
+def _read(value, who):
+    """A SymPy expression for ``value``, or :class:`_Unreadable` with what to hand in instead."""
+    if value is None or value is Ellipsis:
+        raise _Unreadable("No answer yet: replace the placeholder with your answer and run the cell again.")
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise _Unreadable(f"{who} is True or False, not a value. " + _WHAT_TO_HAND_IN)
+    if isinstance(value, (sp.Equality, sp.core.relational.Relational)):
+        raise _Unreadable(f"{who} is an equation or inequality ({value}); hand in only its right-hand side, "
+                          "the value itself.")
+    if hasattr(value, "shape") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, (list, tuple, set, dict)) or hasattr(value, "shape"):
+        raise _Unreadable(f"{who} is a collection of values ({type(value).__name__}); the exercise asks for one. "
+                          + _WHAT_TO_HAND_IN)
+    if isinstance(value, str):
+        try:
+            expr = sp.parse_expr(value.strip().replace("^", "**"))
+        except Exception:  # noqa: BLE001 - any parse error: say what to write
+            raise _Unreadable(f"Could not read the string {value!r} as a formula. Write it as Python would, "
+                              "e.g. 'a**2/6' or 'sqrt(3/n)'.") from None
+    else:
+        try:
+            expr = sp.sympify(value, strict=True)
+        except (sp.SympifyError, TypeError):
+            raise _Unreadable(f"Could not read {value!r} as a number or a SymPy expression. "
+                              + _WHAT_TO_HAND_IN) from None
+    if not isinstance(expr, sp.Expr):
+        raise _Unreadable(f"{who} ({expr}) is not a number or an expression. " + _WHAT_TO_HAND_IN)
+    if expr.has(sp.nan) or (expr.is_number and expr.is_finite is False):
+        raise _Unreadable(f"{who} is not a finite number ({expr}): check the computation that produced it.")
+    return _plain(expr)
+
+
 def _feedback(answer, expected, mistakes, tol):
-    if answer is None or answer is Ellipsis:
-        return Feedback(False, "No answer yet: replace the placeholder with your answer and run the cell again.")
     try:
-        answer = sp.sympify(answer)
-    except (sp.SympifyError, TypeError):
-        return Feedback(False, f"Could not read {answer!r} as a number or a SymPy expression.")
-    expected = sp.sympify(expected)
-    if _exact_or_close(answer, expected, tol):
+        expected = _read(expected, "The expected value")
+    except _Unreadable as why:
+        raise ValueError(f"check_answer: {why}") from None
+    try:
+        answer = _read(answer, "Your answer")
+    except _Unreadable as why:
+        return Feedback(False, str(why))
+    if _agree(answer, expected, tol):
         return Feedback(True, f"Correct: {sp.sstr(expected)}.")
-    return Feedback(False, "Not yet: " + _diagnose(answer, expected, mistakes or {}, tol))
+    return Feedback(False, "Not yet: " + _diagnose(answer, expected, mistakes, tol))
 
 
-def _exact_or_close(a, b, tol):
-    if a.free_symbols or b.free_symbols:
-        return sp.simplify(a - b) == 0
-    return _same(a, b, tol)
+def _has_float(expr):
+    return bool(expr.atoms(sp.Float))
+
+
+def _numbers(a, b):
+    try:
+        return complex(sp.N(a)), complex(sp.N(b))
+    except (TypeError, ValueError):
+        return None
+
+
+def _close(x, y, tol):
+    return abs(x - y) <= tol * max(abs(y), 1e-300) or x == y
+
+
+def _agree(a, b, tol):
+    """Equal: exactly (simplification), or within ``tol`` where a decimal number is involved."""
+    if not (a.free_symbols or b.free_symbols):
+        pair = _numbers(a, b)
+        if pair is None:
+            return False
+        x, y = pair
+        if not (_has_float(a) or _has_float(b)) and not (x.imag or y.imag):
+            exact = sp.simplify(a - b)
+            if exact.is_number and exact != 0 and not _has_float(exact):
+                return _close(x, y, 1e-12)
+        return _close(x, y, tol)
+    if not (_has_float(a) or _has_float(b)):
+        return sp.simplify(a - b) == 0 or _at_points(a, b, 1e-12)
+    return _at_points(a, b, tol)
+
+
+def _at_points(a, b, tol, points=5):
+    """``a`` and ``b`` agree within ``tol`` at a few random positive values of their symbols."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    rng = random.Random(0)
+    for _ in range(points):
+        values = {s: sp.Float(rng.uniform(0.5, 3.0)) for s in symbols}
+        pair = _numbers(a.subs(values), b.subs(values))
+        if pair is None or not all(math.isfinite(abs(v)) for v in pair) or not _close(*pair, tol):
+            return False
+    return True
+
+
+def _simple_ratio(answer, expected):
+    """The ratio answer/expected if it is a simple constant (p/q with small p, q, or its square root)."""
+    try:
+        ratio = sp.simplify(answer / expected)
+    except (ZeroDivisionError, TypeError):
+        return None
+    if not ratio.is_number or ratio == 0 or ratio.has(sp.nan, sp.zoo):
+        return None
+    value = complex(sp.N(ratio))
+    if value.imag or not math.isfinite(value.real):
+        return None
+    for candidate in (ratio, sp.nsimplify(value.real, tolerance=1e-6, rational=True)):
+        for base in (candidate, candidate**2):
+            if base.is_Rational and abs(base.p) <= 12 and base.q <= 12:
+                return sp.sqrt(base) if base is not candidate else candidate
+    return None
 
 
 def _diagnose(answer, expected, mistakes, tol):
     for wrong, hint in mistakes.items():
-        if _exact_or_close(answer, sp.sympify(wrong), tol):
+        if _agree(answer, _read(wrong, "A listed mistake"), tol):
             return hint
-    if _exact_or_close(answer, -expected, tol):
+    if _agree(answer, -expected, tol):
         return "the sign is wrong."
-    if _exact_or_close(answer, expected**2, tol):
+    if _agree(answer, expected**2, tol):
         return "this is the square of the answer: a variance where a standard deviation is asked?"
-    if _exact_or_close(answer**2, expected, tol):
+    if _agree(answer**2, expected, tol):
         return "this is the square root of the answer: a standard deviation where a variance is asked?"
-    ratio = _ratio(answer, expected)
+    if not (answer.free_symbols or expected.free_symbols):
+        pair = _numbers(answer, expected)
+        if pair is not None and pair[1] != 0:
+            relative = abs(pair[0] - pair[1]) / abs(pair[1])
+            if relative < 1e-2:
+                return (f"close, but it differs from the expected value by a relative {relative:.1g}, more than "
+                        f"the tolerance {tol:g}: give the exact value or more digits.")
+    ratio = _simple_ratio(answer, expected)
     if ratio is not None:
         for factor, hint in _FACTOR_HINTS.items():
-            if _same(ratio, factor, tol):
+            if sp.simplify(ratio - factor) == 0:
                 return hint
-        return f"off by a factor {sp.nsimplify(ratio, rational=False)}."
+        return f"off by a factor {sp.sstr(ratio)}."
+    if answer.free_symbols != expected.free_symbols:
+        names = ", ".join(sorted(s.name for s in expected.free_symbols)) or "no symbols"
+        return f"the expected answer depends on {names}; yours on " \
+               f"{', '.join(sorted(s.name for s in answer.free_symbols)) or 'no symbols'}."
     return "this does not agree with the derivation; compare it with the chapter's result."
+

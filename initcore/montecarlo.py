@@ -18,7 +18,9 @@ guards against also proves its power: the wrong value must lie at least
 :data:`POWER_MARGIN`), or the check refuses to run as underpowered.
 """
 import json as _json
+import os
 import re as _re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path as _Path
@@ -212,9 +214,21 @@ def over_networks(statistic, networks, chunk=32, rng=None):
     return _accumulate(statistic, networks, chunk, rng)
 
 
+def _count(value, name, least=1):
+    """``value`` as an int of at least ``least``, or a ValueError/TypeError that names ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer (a number of samples), got {value!r} of type "
+                        f"{type(value).__name__}")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, got {value}")
+    return int(value)
+
+
 def _accumulate(draw, n, chunk, rng):
-    if n < 2:
-        raise ValueError(f"need at least 2 independent samples, got n={n}")
+    if not callable(draw):
+        raise TypeError(f"the sampler must be a function f(rng, m) returning m values, got {draw!r}")
+    n = _count(n, "the number of independent samples n", least=2)
+    chunk = _count(chunk, "chunk")
     gen = as_generator(rng)
     acc = Accumulator()
     done = 0
@@ -269,6 +283,23 @@ class Comparison:
         return text
 
 
+def _as_estimate(estimate, name):
+    if not isinstance(estimate, Estimate):
+        raise TypeError(f"{name}: check() compares an initcore.Estimate (value +- se from n samples, "
+                        "made by ic.sample_mean, ic.over_networks or Estimate.from_samples), got "
+                        f"{estimate!r} of type {type(estimate).__name__}")
+    return estimate
+
+
+def _bound(k, name):
+    if k is None:
+        return None
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(k) or k <= 0:
+        raise ValueError(f"{name}: the bound k must be a positive number of standard errors, got {k!r}")
+    return float(k)
+
+
 def compare(estimate, theory, *, wrong=None, k=None, name="estimate", family=None):
     """Compare ``estimate`` with ``theory`` (and ``wrong``) without raising.
 
@@ -276,7 +307,9 @@ def compare(estimate, theory, *, wrong=None, k=None, name="estimate", family=Non
     :func:`check_bound`: the Student-t bound for the estimate's sample size, raised where the
     family's measured tails are heavier.
     """
+    estimate = _as_estimate(estimate, name)
     family = _family(family)
+    k = _bound(k, name)
     if k is None:
         k = check_bound(estimate.n, family)
     value = np.asarray(estimate.value, dtype=float)
@@ -296,29 +329,61 @@ def compare(estimate, theory, *, wrong=None, k=None, name="estimate", family=Non
                       margin_for(estimate.n), family)
 
 
+def strict():
+    """Whether an underpowered check fails (under the test suite) or only warns (a reader's experiment).
+
+    The test suite sets ``INITCORE_STRICT=1`` for every notebook kernel (``conftest.py``), and so
+    do the seed sweep and grading, which run the suite.
+    """
+    return os.environ.get("INITCORE_STRICT", "").strip() == "1"
+
+
+class UnderpoweredWarning(UserWarning):
+    """A check whose sample is too small to reject its named wrong answer reliably."""
+
+
+def underpowered_message(result):
+    """What an underpowered check says: where it is weakest and how many samples would do."""
+    sep = np.atleast_1d(result.separation)
+    closest = int(np.argmin(sep))
+    required = result.k + result.margin
+    wrong = np.atleast_1d(np.asarray(result.wrong, dtype=float) * np.ones_like(sep))[closest]
+    where = f" at index {closest} (layer {closest} of a per-layer check)" if sep.size > 1 else ""
+    needed = int(np.ceil(result.estimate.n * (required / max(sep[closest], 1e-12)) ** 2))
+    return (f"{result.name}: underpowered{where}: the wrong answer {wrong:.6g} is only {sep[closest]:.1f} "
+            f"standard errors from the theory, and rejecting it reliably needs {required:.1f}. The estimate "
+            f"itself agrees with the theory. Raise the number of independent samples (networks) from "
+            f"{result.estimate.n} to about {needed} (the argument that sets n, e.g. over_networks(..., "
+            f"networks) or layer_moments(..., networks=...)).")
+
+
 def check(estimate, theory, *, wrong=None, k=None, name="estimate", family=None):
     """Print the comparison of ``estimate`` with ``theory``; raise ``AssertionError`` if they disagree.
 
     ``wrong`` is the plausible wrong answer the check must be able to reject
     (a missing factor 1/2, the fan_out variance for fan_in...). If it lies
     fewer than ``k + margin`` standard errors from the theory the check
-    is underpowered and raises too: draw more samples. ``k`` defaults to
-    :func:`check_bound` for the estimate's sample size and ``family``.
+    is underpowered: under the test suite (:func:`strict`) it raises, in a reader's own session it
+    warns (:class:`UnderpoweredWarning`, naming the weakest element and the sample size that would
+    do) and the chapter goes on. A disagreement with the theory raises everywhere. ``k`` defaults
+    to :func:`check_bound` for the estimate's sample size and ``family``.
     """
     result = compare(estimate, theory, wrong=wrong, k=k, name=name, family=family)
     k = result.k
     print(result)
     if not result.passed:
+        z = np.atleast_1d(result.z)
+        worst = int(np.argmax(np.abs(z)))
+        where = f" at index {worst}" if z.size > 1 else ""
         raise AssertionError(
-            f"{name}: estimate {estimate} disagrees with theory {result.theory} "
-            f"(z = {np.max(np.abs(result.z)):.2f} > {k:.2f}). The formula or the sampler is wrong."
+            f"{name}: the estimate disagrees with the theory{where} (|z| = {abs(z[worst]):.2f} > {k:.2f}). "
+            f"The formula or the sampler is wrong."
         )
     if not result.powered:
-        raise AssertionError(
-            f"{name}: underpowered. The wrong answer {wrong} is only {np.min(result.separation):.1f} "
-            f"standard errors from the theory; it must be at least {k + result.margin:.1f} away "
-            f"to be rejected reliably. Draw more samples."
-        )
+        message = underpowered_message(result)
+        if strict():
+            raise AssertionError(message)
+        warnings.warn(message, UnderpoweredWarning, stacklevel=2)
     return result
 
 

@@ -45,6 +45,11 @@ def layer_moments(init, widths, activation="relu", *, networks=200, batch=16, ba
     unless ``inputs(rng, c, batch, n_0)`` makes them.
     """
     phi = activations.get(activation)
+    widths = list(widths)
+    bad = [n for n in widths if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1]
+    if bad:
+        raise ValueError(f"widths must be positive integers [n_0, n_1, ..., n_L], got {widths!r} "
+                         f"(not allowed: {bad!r})")
     widths = [int(n) for n in widths]
     if len(widths) < 2:
         raise ValueError("widths needs at least an input and an output width")

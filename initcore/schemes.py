@@ -86,10 +86,10 @@ def gain(nonlinearity, param=None):
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, Real) and not isinstance(param, bool):
+        elif isinstance(param, Real) and not isinstance(param, bool) and math.isfinite(param):
             slope = float(param)
         else:
-            raise ValueError(f"negative slope {param!r} is not a valid number")
+            raise ValueError(f"the negative slope (param, or a for he_*) must be a number, got {param!r}")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -105,6 +105,29 @@ def _fan(shape, mode, layout):
     if mode == "fan_avg":
         return (fan_in + fan_out) / 2
     raise ValueError(f"unknown mode {mode!r}: use one of {MODES}")
+
+
+def _float_dtype(dtype):
+    """``dtype`` as a floating numpy dtype, or a ValueError (integer weights would all be zero)."""
+    try:
+        kind = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype {dtype!r} is not a numpy dtype: use np.float64 or np.float32") from None
+    if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype must be a floating type (np.float64 or np.float32), got {kind}: "
+                         "weights drawn from a continuous law would be rounded to integers")
+    return kind
+
+
+def _check_gain(gain):
+    """A gain is a positive real number (use ``gain("relu")`` to get one from a nonlinearity's name)."""
+    if isinstance(gain, str):
+        raise ValueError(f"gain must be a number, got the string {gain!r}: for a nonlinearity's gain "
+                         f"pass ic.gain({gain!r})" if gain in NONLINEARITIES else
+                         f"gain must be a positive number, got the string {gain!r}")
+    if not isinstance(gain, Real) or isinstance(gain, bool) or not math.isfinite(gain) or not gain > 0:
+        raise ValueError(f"gain must be a positive number, got {gain!r}")
+    return float(gain)
 
 
 def _check_scale(scale):
@@ -123,6 +146,7 @@ def _size(shape, copies):
 def normal(shape, std, rng=None, copies=None, dtype=np.float64):
     """Draw from N(0, std^2)."""
     shape = check_shape(shape)
+    dtype = _float_dtype(dtype)
     gen = as_generator(rng)
     if np.dtype(dtype) == np.float32:  # draw in single precision directly: no float64 draw and copy
         out = gen.standard_normal(size=_size(shape, copies), dtype=np.float32)
@@ -134,6 +158,7 @@ def normal(shape, std, rng=None, copies=None, dtype=np.float64):
 def uniform(shape, bound, rng=None, copies=None, dtype=np.float64):
     """Draw from U(-bound, bound)."""
     shape = check_shape(shape)
+    dtype = _float_dtype(dtype)
     gen = as_generator(rng)
     if np.dtype(dtype) == np.float32:  # U[0, 1) in single precision, then shifted and scaled in place
         out = gen.random(size=_size(shape, copies), dtype=np.float32)
@@ -150,6 +175,7 @@ def truncated_normal(shape, std, rng=None, copies=None, dtype=np.float64):
     not ``std``: :func:`variance_scaling` corrects for this.
     """
     shape = check_shape(shape)
+    dtype = _float_dtype(dtype)
     gen = as_generator(rng)
     z = gen.standard_normal(size=_size(shape, copies))
     out = np.abs(z) > TRUNCATION
@@ -221,6 +247,7 @@ def lecun_uniform(shape, rng=None, layout="torch", copies=None, dtype=np.float64
 
 def glorot_std(shape, gain=1.0, layout="torch"):
     """The standard deviation of Glorot/Xavier: gain * sqrt(2 / (fan_in + fan_out))."""
+    gain = _check_gain(gain)
     fan_in, fan_out = fans(shape, layout)
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
@@ -237,6 +264,8 @@ def glorot_uniform(shape, gain=1.0, rng=None, layout="torch", copies=None, dtype
 
 def he_std(shape, a=0.0, mode="fan_in", nonlinearity="relu", layout="torch"):
     """The standard deviation of He/Kaiming: gain(nonlinearity, a) / sqrt(fan)."""
+    if not isinstance(a, Real) or isinstance(a, bool) or not math.isfinite(a):
+        raise ValueError(f"a (the negative slope of a leaky ReLU) must be a number, got {a!r}")
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"unknown mode {mode!r}: kaiming initialization uses 'fan_in' or 'fan_out'")
     return gain(nonlinearity, a) / math.sqrt(_fan(shape, mode, layout))
@@ -264,6 +293,8 @@ def orthogonal(shape, gain=1.0, rng=None, copies=None, sign_correction=True, dty
     show the bias it removes.
     """
     shape = check_shape(shape)
+    gain = _check_gain(gain)
+    dtype = _float_dtype(dtype)
     if len(shape) < 2:
         raise ValueError(f"orthogonal needs at least 2 dimensions, got shape {shape}")
     rows, cols = shape[0], math.prod(shape[1:])
@@ -286,6 +317,8 @@ def orthogonal(shape, gain=1.0, rng=None, copies=None, sign_correction=True, dty
 def identity(shape, gain=1.0, dtype=np.float64):
     """The (rectangular) identity matrix times ``gain``, as ``torch.nn.init.eye_``."""
     shape = check_shape(shape)
+    gain = _check_gain(gain)
+    dtype = _float_dtype(dtype)
     if len(shape) != 2:
         raise ValueError(f"identity needs a 2-D shape, got {shape}")
     return gain * np.eye(*shape, dtype=dtype)

@@ -211,3 +211,38 @@ def test_backward_chunks_shrink_to_keep_memory_bounded(monkeypatch):
     monkeypatch.setattr(propagation, "CHUNK_BYTES", 3 * per_network)
     m = ic.layer_moments(init, [16, 16, 16], networks=7, batch=4, chunk=16, backward=True, rng=1)
     assert seen[::2] == [3, 3, 1] and m.grad.n == 7
+
+
+def test_underpowered_check_warns_outside_the_test_suite_and_names_the_layer(monkeypatch, capsys):
+    monkeypatch.delenv("INITCORE_STRICT", raising=False)
+    est = Estimate(np.array([1.0, 1.01, 0.99]), np.array([0.01, 0.05, 0.01]), 100)
+    with pytest.warns(montecarlo.UnderpoweredWarning) as record:
+        result = ic.check(est, 1.0, wrong=1.2, name="per-layer experiment", family="depth")
+    message = str(record[0].message)
+    assert "index 1" in message and "about" in message and "networks" in message
+    assert "[" not in message.split("wrong answer")[1].split("is only")[0]  # one value, not the array
+    assert result.passed and not result.powered
+    monkeypatch.setenv("INITCORE_STRICT", "1")
+    with pytest.raises(AssertionError, match="underpowered at index 1"):
+        ic.check(est, 1.0, wrong=1.2, name="per-layer experiment", family="depth")
+
+
+def test_a_real_disagreement_raises_even_interactively(monkeypatch):
+    monkeypatch.delenv("INITCORE_STRICT", raising=False)
+    with pytest.raises(AssertionError, match="disagrees"):
+        ic.check(Estimate(2.0, 0.01, 1000), 1.0, wrong=3.0, name="x")
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: ic.check(0.98, 1.0), TypeError, "initcore.Estimate"),
+    (lambda: ic.check(Estimate(1.0, 0.01, 100), 1.0, k=-1), ValueError, "bound k"),
+    (lambda: ic.check(Estimate(1.0, 0.01, 100), 1.0, k="6"), ValueError, "bound k"),
+    (lambda: ic.check(Estimate(1.0, 0.01, 100), 1.0, family="moments"), ValueError, "family"),
+    (lambda: ic.sample_mean(lambda g, m: g.standard_normal(m), "100"), TypeError, "integer"),
+    (lambda: ic.sample_mean(lambda g, m: g.standard_normal(m), 1), ValueError, "at least 2"),
+    (lambda: ic.sample_mean(lambda g, m: g.standard_normal(m), 2.5), TypeError, "integer"),
+    (lambda: ic.over_networks("not a function", 10), TypeError, "sampler"),
+])
+def test_bad_input_to_the_checks_is_refused_clearly(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

@@ -192,3 +192,20 @@ def test_copies_stack_independent_draws():
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: ic.he_normal((64, 32), dtype=int), "floating"),
+    (lambda: ic.glorot_normal((4, 4), gain=-1), "gain must be a positive number"),
+    (lambda: ic.glorot_uniform((4, 4), gain=-2), "gain must be a positive number"),
+    (lambda: ic.glorot_normal((4, 4), gain="relu"), r"ic.gain\('relu'\)"),
+    (lambda: ic.orthogonal((4, 4), gain="2"), "gain must be a positive number"),
+    (lambda: ic.identity((4, 4), gain=float("nan")), "gain must be a positive number"),
+    (lambda: ic.he_normal((4, 4), a="0.1"), "negative slope"),
+    (lambda: ic.he_uniform((4, 4), a="0.1", nonlinearity="leaky_relu"), "negative slope"),
+    (lambda: ic.layer_moments(ic.he_normal, [64, "64"]), "widths must be positive integers"),
+    (lambda: ic.layer_moments(ic.he_normal, [64, 0]), "widths must be positive integers"),
+])
+def test_bad_input_names_the_argument(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
