@@ -206,13 +206,13 @@ def floor_suite(count):
     """A directory of ``count`` notebooks that only run the install cell and the imports."""
     import nbformat
 
-    from initcore.launch import INSTALL_CELL
+    from initcore.launch import install_cell
 
     tmp = Path(tempfile.mkdtemp(prefix="initcore-floor-"))
     (tmp / "pytest.ini").write_text("[pytest]\naddopts = --nbval --nbval-current-env\n")
     for i in range(count):
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(INSTALL_CELL), nbformat.v4.new_code_cell(FLOOR_IMPORTS)]
+        nb.cells = [nbformat.v4.new_code_cell(install_cell()), nbformat.v4.new_code_cell(FLOOR_IMPORTS)]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, tmp / f"floor_{i:02d}.ipynb")
     return tmp

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 import yaml
 
-from initcore.launch import INSTALL_CELL, INSTALL_CELL_TAGS
+from initcore.launch import INSTALL_CELL_TAGS, configured_repository, install_cell
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -27,6 +27,7 @@ def resolve(entry):
 
 
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+INSTALL_CELL = install_cell(configured_repository((ROOT / "_config.yml").read_text()))
 
 
 def test_every_toc_entry_has_exactly_one_file():
@@ -48,7 +49,8 @@ def test_notebook_conventions(path):
     assert code, "a chapter without code cells"
     first = code[0]
     assert "".join(first["source"]) == INSTALL_CELL and first["metadata"].get("tags") == INSTALL_CELL_TAGS, \
-        "the first code cell must be initcore.launch.INSTALL_CELL tagged remove-cell"
+        ("the first code cell must be initcore.launch.install_cell(<repository.url of _config.yml>) tagged "
+         "remove-cell: run `python tools/set_repository.py URL` (or \"\")")
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
     unexecuted = [i for i, c in enumerate(code) if "".join(c["source"]).strip() and c.get("execution_count") is None]
     assert not unexecuted, f"code cells without stored outputs (execute the notebook before committing): {unexecuted}"
@@ -72,3 +74,18 @@ def test_chapter_has_three_exercises_each_with_a_solution(path):
     assert len(exercises) >= 3, f"{len(exercises)} exercises; every chapter needs at least three"
     unsolved = set(exercises) - set(SOLUTION.findall(text))
     assert not unsolved, f"exercises without a solution: {sorted(unsolved)}"
+
+
+def test_no_placeholder_address_anywhere():
+    """The book installs code only from the address its publisher set, never from a made-up one."""
+    url = configured_repository((ROOT / "_config.yml").read_text())
+    assert "initbook/initbook" not in url
+    texts = [p.read_text(encoding="utf-8") for p in [*NOTEBOOKS, ROOT / "_config.yml", ROOT / "README.md"]]
+    assert not any("github.com/initbook" in t for t in texts)
+
+
+def test_install_cell_refuses_a_bad_address():
+    with pytest.raises(ValueError, match="https URL"):
+        install_cell("git@github.com:owner/name.git")
+    assert "pip install" not in install_cell("")
+    assert "git+https://github.com/owner/name" in install_cell("https://github.com/owner/name")
