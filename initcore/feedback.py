@@ -13,11 +13,17 @@ Numbers, and expressions with decimal numbers in them, agree when they agree to
 the relative tolerance ``tol`` (``1e-6`` by default: six significant digits); an
 answer that is close but outside it is told how close it is.
 
-For grading, set the environment variable ``INITCORE_GRADING=1``: then a wrong
-or missing answer raises ``AssertionError`` with the same message, so running a
-submitted notebook under pytest (``INITCORE_GRADING=1 pytest --nbval-lax
-submission.ipynb``) fails exactly at the wrong answers.
+**Sealed answers.** Whenever a feedback cell runs with a readable ``expected``, its output also
+carries a *sealed* record (MIME type :data:`SEALED_MIME`): salted SHA-256 fingerprints of the
+expected value and of each recognized wrong answer, with the hints, and nothing readable of the
+values themselves. A fingerprint hashes the value (rounded to :data:`DIGITS` significant digits) at
+a few fixed points of its symbols, so any equivalent form of the answer has the same one. The
+student edition replaces each feedback cell by ``check_answer(answer, sealed(record))``, which
+gives the same feedback without holding the answer; an instructor grades submissions against the
+same records (``tools/grade.py``), never by running the student's own cells.
 """
+import hashlib
+import json
 import math
 import os
 import random
@@ -46,6 +52,7 @@ _WHAT_TO_HAND_IN = ("Hand in one number (like 0.5 or 1/3), a SymPy expression (l
 class Feedback:
     correct: bool
     message: str
+    sealed: dict = None
 
     def __bool__(self):
         return self.correct
@@ -54,6 +61,19 @@ class Feedback:
         return self.message
 
     __repr__ = __str__
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": self.message}
+        if self.sealed is not None:
+            bundle[SEALED_MIME] = self.sealed
+        return bundle
+
+
+#: The MIME type of the sealed record a feedback cell's output carries.
+SEALED_MIME = "application/vnd.initcore.sealed-answer+json"
+#: Significant digits a fingerprint keeps (equivalent to a relative tolerance of about 1e-6).
+DIGITS = 7
+_SALT = "initcore sealed answers v1"
 
 
 class _Unreadable(Exception):
@@ -69,7 +89,12 @@ def check_answer(answer, expected, mistakes=None, tol=TOLERANCE):
     ``INITCORE_GRADING=1`` in the environment, a wrong answer raises ``AssertionError`` instead of
     returning.
     """
-    feedback = _feedback(answer, expected, _mistakes(mistakes), tol)
+    if isinstance(expected, Sealed):
+        feedback = expected.feedback(answer)
+    else:
+        mistakes = _mistakes(mistakes)
+        feedback = _feedback(answer, expected, mistakes, tol)
+        feedback = Feedback(feedback.correct, feedback.message, seal(expected, mistakes))
     if not feedback.correct and os.environ.get("INITCORE_GRADING") == "1":
         raise AssertionError(feedback.message)
     return feedback
@@ -229,3 +254,110 @@ def _diagnose(answer, expected, mistakes, tol):
                f"{', '.join(sorted(s.name for s in answer.free_symbols)) or 'no symbols'}."
     return "this does not agree with the derivation; compare it with the chapter's result."
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Sealed answers: fingerprints instead of values.
+
+
+def _point(name, index):
+    """A fixed value in [0.5, 3) for symbol ``name`` at evaluation point ``index``."""
+    digest = hashlib.sha256(f"{_SALT}|{name}|{index}".encode()).digest()
+    return sp.Float(0.5 + 2.5 * int.from_bytes(digest[:6], "big") / 2**48, 30)
+
+
+def _rounded(value):
+    """``value`` (complex) as text with :data:`DIGITS` significant digits per part."""
+    parts = []
+    for part in (value.real, value.imag):
+        parts.append("0" if part == 0 else f"{part:.{DIGITS - 1}e}")
+    return ",".join(parts)
+
+
+def _values(expr, points=3):
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    out = []
+    for index in range(points if symbols else 1):
+        value = complex(sp.N(expr.subs({s: _point(s.name, index) for s in symbols}), 30))
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            return None
+        out.append(value)
+    return out
+
+
+def fingerprint(value):
+    """The salted fingerprint of a number or expression (``None`` if it cannot be evaluated)."""
+    expr = value if isinstance(value, sp.Expr) else _read(value, "The value")
+    values = _values(_plain(expr))
+    if values is None:
+        return None
+    return _digest([_rounded(v) for v in values])
+
+
+def _digest(texts):
+    return hashlib.sha256((_SALT + "|" + "|".join(texts)).encode()).hexdigest()[:32]
+
+
+def _fingerprints_near(expr):
+    """Fingerprints of ``expr`` and of its values nudged by a rounding step (answers near a boundary)."""
+    values = _values(expr)
+    if values is None:
+        return set()
+    nudges = (1.0, 1 + 10.0 ** -(DIGITS + 1), 1 - 10.0 ** -(DIGITS + 1))
+    return {_digest([_rounded(v * f) for v in values]) for f in nudges}
+
+
+_GENERIC = [
+    (lambda e: -e, "the sign is wrong."),
+    (lambda e: e**2, "this is the square of the answer: a variance where a standard deviation is asked?"),
+    (lambda e: sp.sqrt(e), "this is the square root of the answer: a standard deviation where a variance is asked?"),
+] + [(lambda e, f=factor: f * e, hint) for factor, hint in _FACTOR_HINTS.items()]
+
+
+def seal(expected, mistakes=None):
+    """The sealed record of an exercise: fingerprints of the answer and of its anticipated slips."""
+    expected = _read(expected, "The expected value")
+    wrong = []
+    for value, hint in _mistakes(mistakes).items():
+        wrong.append([fingerprint(_read(value, "A listed mistake")), hint])
+    for transform, hint in _GENERIC:
+        wrong.append([fingerprint(transform(expected)), hint])
+    return {"version": 1, "expected": fingerprint(expected),
+            "symbols": sorted(s.name for s in expected.free_symbols),
+            "mistakes": [pair for pair in wrong if pair[0] is not None]}
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """An expected answer known only by its fingerprint (see :func:`seal`)."""
+
+    record: dict
+
+    def feedback(self, answer):
+        try:
+            answer = _read(answer, "Your answer")
+        except _Unreadable as why:
+            return Feedback(False, str(why))
+        near = _fingerprints_near(answer)
+        if self.record["expected"] in near:
+            return Feedback(True, "Correct.")
+        for digest, hint in self.record["mistakes"]:
+            if digest in near:
+                return Feedback(False, "Not yet: " + hint)
+        expected_symbols = set(self.record.get("symbols", []))
+        if {s.name for s in answer.free_symbols} != expected_symbols:
+            names = ", ".join(sorted(expected_symbols)) or "no symbols"
+            return Feedback(False, f"Not yet: the expected answer depends on {names}; yours on "
+                                   f"{', '.join(sorted(s.name for s in answer.free_symbols)) or 'no symbols'}.")
+        return Feedback(False, "Not yet: this does not agree with the derivation; compare it with the "
+                               "chapter's result (an equivalent form is accepted, and decimals to "
+                               f"{DIGITS} significant digits).")
+
+
+def sealed(record):
+    """``Sealed(record)`` from a record written by :func:`seal` (a dict, or its JSON text)."""
+    if isinstance(record, str):
+        record = json.loads(record)
+    if not isinstance(record, dict) or record.get("version") != 1 or "expected" not in record:
+        raise ValueError("not a sealed answer record: rebuild the student edition from executed notebooks")
+    return Sealed(record)

@@ -5,10 +5,14 @@ Usage (from the repository root)::
     python -m initcore.student OUTDIR [--no-html]
 
 writes ``OUTDIR/notebooks/`` (the chapters, solutions replaced by placeholders that say what to
-write) and ``OUTDIR/html/`` (the book built from those notebooks, with sphinx-exercise's
-``hide_solutions`` on as a second guard). Solutions are found by the conventions of
+write), ``OUTDIR/html/`` (the book built from those notebooks, with sphinx-exercise's
+``hide_solutions`` on as a second guard) and ``OUTDIR/answer_key.json`` (for the instructor, not for
+students: the sealed record of every exercise, by notebook and exercise label, which
+``tools/grade.py`` grades submissions against). Solutions are found by the conventions of
 CONTRIBUTING.md: ``{solution}`` directives, ``{solution-start}`` ... ``{solution-end}`` gates, and
-code cells tagged ``solution``; cells tagged ``feedback`` lose their stored output.
+code cells tagged ``solution``. A cell tagged ``feedback`` is replaced by a call that holds only its
+exercise's sealed record (fingerprints, no readable value: :mod:`initcore.feedback`), taken from the
+cell's stored output, so the chapters must be executed first.
 """
 import argparse
 import contextlib
@@ -33,6 +37,7 @@ GATE_START = _directive("solution-start")
 GATE_END = _directive("solution-end")
 SOLUTION_MARKERS = ("{solution}", "{solution-start}", "{solution-end}")
 ANSWER = re.compile(r"^answer\s*=", re.M)
+SOLUTION_LABEL = re.compile(r"\{solution(?:-start)?\}\s*(?P<label>[\w-]+)")
 SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book", "_static", "_ext", "package.json",
            "package-lock.json")
 
@@ -71,12 +76,42 @@ def _strip_markdown(text, gated):
     return SOLUTION_BLOCK.sub("", "".join(kept)), gated
 
 
-def strip_solutions(nb):
-    """Return a copy of notebook ``nb`` (a dict) with every solution removed."""
+def sealed_record(cell):
+    """The sealed answer record in a feedback cell's stored output (``None`` if it has none)."""
+    from .feedback import SEALED_MIME
+
+    for output in cell.get("outputs", []):
+        record = output.get("data", {}).get(SEALED_MIME)
+        if record is not None:
+            return record
+    return None
+
+
+def _sealed_feedback(cell, label):
+    """The student's feedback cell for exercise ``label``: the sealed record and nothing readable."""
+    record = sealed_record(cell)
+    if record is None:
+        raise ValueError(f"the feedback cell of {label} has no sealed record in its stored output: "
+                         "execute the notebook (jupyter nbconvert --execute --inplace) first")
+    source = (f"# Feedback on your answer to {label}. The expected value is sealed (a fingerprint, not\n"
+              "# readable); run this cell after assigning `answer`.\n"
+              f"ic.check_answer(answer, ic.feedback.sealed({json.dumps(record)!r}))")
+    return record, {"cell_type": "code", "execution_count": None, "id": cell.get("id", "feedback") + "-sealed",
+                    "metadata": {"tags": ["feedback"], "initcore": {"exercise": label}}, "outputs": [],
+                    "source": source}
+
+
+def strip_solutions(nb, key=None):
+    """Return a copy of notebook ``nb`` (a dict) with every solution removed.
+
+    Feedback cells are sealed; ``key``, a dict, receives ``{exercise label: sealed record}``.
+    """
     nb = copy.deepcopy(nb)
-    cells, gated = [], False
+    cells, gated, label = [], False, None
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
+            found = SOLUTION_LABEL.findall("".join(cell["source"]))
+            label = found[-1] if found else label
             text, gated = _strip_markdown("".join(cell["source"]), gated)
             if text.strip():
                 cell["source"] = text
@@ -88,7 +123,11 @@ def strip_solutions(nb):
         if gated:
             continue
         if "feedback" in _tags(cell):
-            cell["outputs"], cell["execution_count"] = [], None
+            if label is None:
+                raise ValueError("a feedback cell with no solution before it: which exercise does it check?")
+            record, cell = _sealed_feedback(cell, label)
+            if key is not None:
+                key[label] = record
         cells.append(cell)
     if gated:
         raise ValueError("a {solution-start} gate has no {solution-end}")
@@ -156,13 +195,18 @@ def make_student_edition(root, outdir, html=True):
     source = outdir / "source"
     source.mkdir(parents=True)
     _copy_sources(root, source)
+    answer_key = {}
     for path in sorted((source / "book").rglob("*.ipynb")):
-        nb = strip_solutions(json.loads(path.read_text()))
+        key = {}
+        nb = strip_solutions(json.loads(path.read_text()), key)
+        if key:
+            answer_key[path.relative_to(source / "book").as_posix()] = key
         text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         path.write_text(text)
         target = outdir / "notebooks" / path.relative_to(source / "book")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    (outdir / "answer_key.json").write_text(json.dumps(answer_key, indent=1) + "\n")
     if html:
         _student_config(source / "_config.yml")
         _build_html(source)
