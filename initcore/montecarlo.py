@@ -19,7 +19,6 @@ guards against also proves its power: the wrong value must lie at least
 """
 import json as _json
 import os
-import re as _re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -262,25 +261,64 @@ class Comparison:
     def powered(self):
         return self.wrong is None or bool(np.all(self.separation >= self.k + self.margin))
 
+    def record(self):
+        """The comparison as plain data (what the book's register of checks reads back)."""
+        def plain(x):
+            x = np.asarray(x, dtype=float)
+            return float(x) if x.ndim == 0 else x.ravel().tolist()
+
+        z = np.atleast_1d(self.z)
+        return {"kind": "check", "name": self.name, "family": self.family, "n": int(self.estimate.n),
+                "count": int(z.size), "value": plain(self.estimate.value), "se": plain(self.estimate.se),
+                "theory": plain(self.theory), "z": plain(self.z), "k": float(self.k), "passed": self.passed,
+                "wrong": None if self.wrong is None else plain(self.wrong),
+                "separation": None if self.separation is None else plain(self.separation),
+                "required": float(self.k + self.margin), "powered": self.powered}
+
     def __str__(self):
         z = np.atleast_1d(self.z)
         worst = int(np.argmax(np.abs(z)))
-        theory = np.atleast_1d(np.asarray(self.theory, dtype=float) * np.ones_like(z))
-        head = "check" if self.family is None else f"check[{self.family}]"
+        value = np.atleast_1d(np.asarray(self.estimate.value, dtype=float))
+        se = np.atleast_1d(np.asarray(self.estimate.se, dtype=float))
+        theory = np.atleast_1d(np.asarray(self.theory, dtype=float)) * np.ones_like(z)
+        family = "" if self.family is None else f"  [family: {self.family}]"
+        verdict = "pass" if self.passed else "FAIL"
+        within = "within" if self.passed else "beyond"
+        lines = [f"check {self.name}{family}"]
         if z.size == 1:
-            text = f"{head} {self.name}: {self.estimate} vs theory {theory[0]:.6g}: z = {z[0]:+.2f}"
+            lines.append(f"  estimate {value[0]:.6g} ± {se[0]:.2g} from {self.estimate.n} samples; theory "
+                         f"{theory[0]:.6g}; z = {z[0]:+.2f}, {within} the bound {self.k:.2f}: {verdict}")
         else:
-            text = (f"{head} {self.name}: {z.size} values (n={self.estimate.n}), worst z = {z[worst]:+.2f} "
-                    f"at index {worst} (theory {theory[worst]:.6g})")
-        text += f", bound {self.k:.2f} -> {'pass' if self.passed else 'FAIL'}"
+            lines.append(f"  {z.size} values from {self.estimate.n} samples; the worst, at index {worst}: "
+                         f"estimate {value[worst]:.6g} ± {se[worst]:.2g}, theory {theory[worst]:.6g}, "
+                         f"z = {z[worst]:+.2f}, {within} the bound {self.k:.2f}: {verdict}")
         if self.wrong is not None:
-            zw = np.atleast_1d(self.z_wrong)
             sep = np.atleast_1d(self.separation)
             closest = int(np.argmin(sep))
-            wrong = np.atleast_1d(np.asarray(self.wrong, dtype=float) * np.ones_like(sep))
-            text += (f"; wrong answer rejected at |z| >= {np.min(np.abs(zw)):.1f}"
-                     f", separation {sep[closest]:.1f} se (wrong {wrong[closest]:.6g})")
-        return text
+            wrong = np.atleast_1d(np.asarray(self.wrong, dtype=float)) * np.ones_like(sep)
+            where = f" (index {closest})" if sep.size > 1 else ""
+            outcome = "rejected" if self.powered else "too close to reject reliably"
+            lines.append(f"  the wrong answer {wrong[closest]:.6g}{where} lies {sep[closest]:.1f} standard errors "
+                         f"away ({self.k + self.margin:.1f} needed): {outcome}")
+        return "\n".join(lines)
+
+
+#: The MIME type of the record a check leaves in a notebook's output (beside its text).
+CHECK_MIME = "application/vnd.initcore.check+json"
+
+
+def _emit(text, record):
+    """Show ``text``; in a notebook, store ``record`` with it (the register reads records, not text)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with the book's requirements
+        get_ipython = None
+    shell = get_ipython() if get_ipython else None
+    if shell is None or not hasattr(shell, "kernel"):
+        print(text)
+        return
+    display({"text/plain": text, CHECK_MIME: record}, raw=True)
 
 
 def _as_estimate(estimate, name):
@@ -370,7 +408,7 @@ def check(estimate, theory, *, wrong=None, k=None, name="estimate", family=None)
     """
     result = compare(estimate, theory, wrong=wrong, k=k, name=name, family=family)
     k = result.k
-    print(result)
+    _emit(str(result), result.record())
     if not result.passed:
         z = np.atleast_1d(result.z)
         worst = int(np.argmax(np.abs(z)))
@@ -394,96 +432,51 @@ def expect_rejection(estimate, wrong, *, k=None, name="wrong answer"):
     z = np.max(np.abs(np.atleast_1d(result.z)))
     if result.passed:
         raise AssertionError(f"{name}: {wrong} was NOT rejected (|z| = {z:.2f} <= {k:.2f}); the check has no power")
-    print(f"reject {name}: {estimate} vs {np.asarray(wrong, dtype=float).round(6).tolist()}: "
-          f"|z| = {z:.1f} > {k:.2f} -> rejected")
+    shown = np.asarray(wrong, dtype=float).round(6).tolist()
+    _emit(f"reject {name}\n  estimate {estimate} against the wrong answer {shown}: |z| = {z:.1f}, beyond the "
+          f"bound {k:.2f}: rejected", {"kind": "reject", "name": name, "z": float(z), "k": float(k)})
     return result
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading checks back from printed output: the book's register of checks (tests/test_power.py,
-# the appendix "How the checks are built") is parsed from the lines check() and
-# expect_rejection() print, so it can never drift from what the notebooks actually ran.
+# The book's register of checks (tests/test_power.py, the appendix "How the checks are built") is
+# read from the records that check() and expect_rejection() leave in the notebooks' outputs, so it
+# can never drift from what the notebooks actually ran.
 
 
-_NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
-_TAIL = (rf", bound (?P<k>{_NUM}) -> (?P<verdict>pass|FAIL)"
-         rf"(?:; wrong answer rejected at \|z\| >= (?P<z_wrong>{_NUM})"
-         rf"(?:, separation (?P<separation>{_NUM}) se \(wrong (?P<wrong>{_NUM})\))?)?$")
-_HEAD = r"^check(?:\[(?P<family>\w+)\])? "
-_SCALAR_CHECK = _re.compile(
-    _HEAD + rf"(?P<name>.*): (?P<value>{_NUM}) \+- (?P<se>{_NUM}) \(n=(?P<n>\d+)\) "
-    rf"vs theory (?P<theory>{_NUM}): z = (?P<z>{_NUM})" + _TAIL)
-_VECTOR_CHECK = _re.compile(
-    _HEAD + rf"(?P<name>.*): (?P<count>\d+) values \(n=(?P<n>\d+)\), worst z = (?P<z>{_NUM}) "
-    rf"at index (?P<index>\d+) \(theory (?P<theory>{_NUM})\)" + _TAIL)
-_REJECT = _re.compile(rf"^reject (?P<name>.*): .* \|z\| = (?P<z>{_NUM}) > (?P<k>{_NUM}) -> rejected$")
-
-
-def parse_check_line(line):
-    """Parse one line printed by :func:`check` into a dict (``None`` if it is not a check line).
-
-    Keys: ``name``, ``n``, ``count`` (1 for a scalar check), ``value``/``se`` (scalar checks),
-    ``theory``, ``z``, ``k``, ``passed``, ``z_wrong``, ``separation`` and ``wrong`` (``None``
-    when the line does not show them; ``separation`` is printed since the power registry).
-    """
-    line = line.rstrip()
-    if not line.startswith("check"):
-        return None
-    match = _SCALAR_CHECK.match(line) or _VECTOR_CHECK.match(line)
-    if match is None:
-        return None
-    g = match.groupdict()
-
-    def num(key):
-        return None if g.get(key) is None else float(g[key])
-
-    return {
-        "name": g["name"], "n": int(g["n"]), "count": int(g.get("count") or 1),
-        "value": num("value"), "se": num("se"), "theory": num("theory"), "z": num("z"), "k": num("k"),
-        "passed": g["verdict"] == "pass", "z_wrong": num("z_wrong"), "separation": num("separation"),
-        "wrong": num("wrong"), "family": g.get("family"), "line": line,
-    }
-
-
-def _output_text(output):
-    if output.get("output_type") == "stream":
-        text = output.get("text", "")
-    elif output.get("output_type") in ("execute_result", "display_data"):
-        text = output.get("data", {}).get("text/plain", "")
-    else:
-        return ""
-    return "".join(text) if isinstance(text, list) else text
+def _scalar_fields(record):
+    """A record with the worst element's value, se and theory for a per-layer check (for tables)."""
+    record = dict(record)
+    z = np.atleast_1d(np.asarray(record["z"], dtype=float))
+    worst = int(np.argmax(np.abs(z)))
+    for key in ("value", "se", "theory", "z"):
+        values = np.atleast_1d(np.asarray(record[key], dtype=float)) * np.ones_like(z)
+        record[key] = float(values[worst])
+    if record.get("separation") is not None:
+        record["separation"] = float(np.min(record["separation"]))
+    if record.get("wrong") is not None:
+        record["wrong"] = float(np.atleast_1d(record["wrong"])[0])
+    return record
 
 
 def stored_checks(paths):
-    """Every check and rejection printed in the stored outputs of the notebooks ``paths``.
+    """Every check and rejection recorded in the stored outputs of the notebooks ``paths``.
 
-    Returns a list of dicts: those of :func:`parse_check_line` plus ``notebook`` (the path),
-    ``cell`` (index of the code cell among the notebook's cells) and ``kind``: ``"check"``,
-    ``"reject"`` (a line of :func:`expect_rejection`) or ``"unparsed"`` (a line that starts like
-    a check but does not parse: a format drift that the power test reports).
+    Returns a list of dicts (:meth:`Comparison.record`, with the worst element's value, se, theory
+    and z, and the smallest separation, for per-layer checks) plus ``notebook`` (the path),
+    ``cell`` (index of the cell) and ``kind`` (``"check"`` or ``"reject"``).
     """
     found = []
     for path in paths:
         nb = _json.loads(_Path(path).read_text(encoding="utf-8"))
         for index, cell in enumerate(nb.get("cells", [])):
-            if cell.get("cell_type") != "code":
-                continue
-            for output in cell.get("outputs", []):
-                for line in _output_text(output).splitlines():
-                    record = None
-                    if _re.match(r"check(\[\w+\])? ", line) and (" -> pass" in line or " -> FAIL" in line):
-                        record = parse_check_line(line)
-                        record = ({"kind": "unparsed", "line": line} if record is None
-                                  else dict(record, kind="check"))
-                    elif line.startswith("reject ") and line.rstrip().endswith("-> rejected"):
-                        m = _REJECT.match(line.rstrip())
-                        record = ({"kind": "unparsed", "line": line} if m is None else
-                                  {"kind": "reject", "name": m["name"], "z": float(m["z"]),
-                                   "k": float(m["k"]), "line": line.rstrip()})
-                    if record is not None:
-                        record.update(notebook=str(path), cell=index)
-                        found.append(record)
+            for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+                record = output.get("data", {}).get(CHECK_MIME)
+                if record is None:
+                    continue
+                if record.get("kind") == "check":
+                    record = _scalar_fields(record)
+                found.append(dict(record, notebook=str(path), cell=index))
     return found
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import initcore as ic
 from initcore import montecarlo
-from initcore.montecarlo import Accumulator, Estimate, parse_check_line
+from initcore.montecarlo import Accumulator, Estimate
 
 
 # -- the z-bound and the power margin ------------------------------------------------------------
@@ -81,16 +81,19 @@ def test_over_networks_uses_one_value_per_network_and_vector_estimates_index():
 
 # -- check, compare, expect_rejection ----------------------------------------------------------------
 
-def test_a_correct_estimate_passes_and_its_line_parses(capsys):
+def test_a_correct_estimate_passes_and_says_so_readably(capsys):
     est = Estimate(1.02, 0.01, 400)
-    result = ic.check(est, 1.0, wrong=0.5, name="toy: second moment")
+    result = ic.check(est, 1.0, wrong=0.5, name="toy: second moment", family="draws")
     assert result.passed and result.powered
-    line = capsys.readouterr().out.strip()
-    parsed = parse_check_line(line)
-    assert parsed["name"] == "toy: second moment" and parsed["passed"]
-    assert parsed["z"] == pytest.approx(2.0) and parsed["separation"] == pytest.approx(50.0)
-    assert parsed["wrong"] == 0.5 and parsed["n"] == 400 and parsed["count"] == 1
-    assert "wrong answer rejected at |z| >= 52.0" in line  # the format chapters already print
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "check toy: second moment  [family: draws]"
+    assert "estimate 1.02 ± 0.01 from 400 samples; theory 1; z = +2.00, within the bound" in lines[1]
+    assert lines[1].endswith(": pass") and lines[2].endswith(": rejected") and "50.0 standard errors" in lines[2]
+    assert max(len(line) for line in lines) < 110
+    record = result.record()
+    assert record["name"] == "toy: second moment" and record["passed"] and record["family"] == "draws"
+    assert record["z"] == pytest.approx(2.0) and record["separation"] == pytest.approx(50.0)
+    assert record["wrong"] == 0.5 and record["n"] == 400 and record["count"] == 1
 
 
 def test_check_raises_when_estimate_and_theory_disagree():
@@ -124,10 +127,12 @@ def test_bound_is_the_student_t_quantile_and_tends_to_k():
 
 def test_vector_check_reports_worst_element_and_closest_wrong(capsys):
     est = Estimate(np.array([1.0, 2.0, 3.03]), np.array([0.01, 0.01, 0.01]), 100)
-    ic.check(est, [1.0, 2.0, 3.0], wrong=[0.5, 1.6, 1.5], name="per layer")
-    parsed = parse_check_line(capsys.readouterr().out.strip())
-    assert parsed["count"] == 3 and parsed["z"] == pytest.approx(3.0)
-    assert parsed["separation"] == pytest.approx(40.0) and parsed["wrong"] == 1.6  # the closest one
+    result = ic.check(est, [1.0, 2.0, 3.0], wrong=[0.5, 1.6, 1.5], name="per layer")
+    text = capsys.readouterr().out
+    assert "the worst, at index 2" in text and "1.6 (index 1) lies 40.0 standard errors" in text
+    record = montecarlo._scalar_fields(result.record())
+    assert result.record()["count"] == 3 and record["z"] == pytest.approx(3.0)
+    assert record["separation"] == pytest.approx(40.0)
     with pytest.raises(AssertionError, match="underpowered"):  # 1.9 is 10 se from 2.0 < K + margin
         ic.check(est, [1.0, 2.0, 3.0], wrong=[0.5, 1.9, 1.5], name="per layer")
     with pytest.raises(AssertionError, match="disagrees"):
@@ -144,17 +149,17 @@ def test_compare_refuses_non_finite_or_zero_se():
 def test_expect_rejection(capsys):
     ic.expect_rejection(Estimate(1.0, 0.01, 400), 0.5, name="factor one half")
     out = capsys.readouterr().out
-    assert out.startswith("reject factor one half:") and "-> rejected" in out
+    assert out.startswith("reject factor one half\n") and out.strip().endswith(": rejected")
     with pytest.raises(AssertionError, match="NOT rejected"):
         ic.expect_rejection(Estimate(1.0, 0.01, 400), 1.01, name="too close")
 
 
-def test_stored_checks_reads_notebook_outputs(tmp_path, capsys):
-    ic.check(Estimate(1.02, 0.01, 400), 1.0, wrong=0.5, name="a")
-    ic.expect_rejection(Estimate(1.02, 0.01, 400), 0.5, name="b")
-    text = capsys.readouterr().out
-    nb = {"cells": [{"cell_type": "code", "source": "", "metadata": {},
-                     "outputs": [{"output_type": "stream", "name": "stdout", "text": text.splitlines(True)}]},
+def test_stored_checks_reads_the_records_in_notebook_outputs(tmp_path):
+    check = ic.compare(Estimate(1.02, 0.01, 400), 1.0, wrong=0.5, name="a", family="depth").record()
+    reject = {"kind": "reject", "name": "b", "z": 50.0, "k": 6.3}
+    outputs = [{"output_type": "display_data", "metadata": {},
+                "data": {"text/plain": "check a", montecarlo.CHECK_MIME: record}} for record in (check, reject)]
+    nb = {"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": outputs},
                     {"cell_type": "markdown", "source": "check x: not output", "metadata": {}}],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path = tmp_path / "nb.ipynb"
@@ -162,7 +167,7 @@ def test_stored_checks_reads_notebook_outputs(tmp_path, capsys):
     path.write_text(json.dumps(nb))
     records = montecarlo.stored_checks([path])
     assert [r["kind"] for r in records] == ["check", "reject"]
-    assert records[0]["cell"] == 0 and records[0]["name"] == "a"
+    assert records[0]["cell"] == 0 and records[0]["name"] == "a" and records[0]["family"] == "depth"
 
 
 # -- the propagation engine: float32 draws, float64 accumulation ----------------------------------

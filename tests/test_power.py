@@ -30,33 +30,19 @@ def _checks(path):
 
 
 def _where(record):
-    return f"{Path(record['notebook']).relative_to(ROOT)} cell {record['cell']}: {record['line']}"
-
-
-def separation(record):
-    """Standard errors between theory and wrong answer: printed, or (older output) bounded below."""
-    if record["separation"] is not None:
-        return record["separation"]
-    # |theory - wrong| / se >= |z_wrong| - |z| by the triangle inequality
-    return record["z_wrong"] - abs(record["z"])
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
-def test_every_line_that_looks_like_a_check_parses(path):
-    bad = [_where(r) for r in montecarlo.stored_checks([path]) if r["kind"] == "unparsed"]
-    assert not bad, "check/reject lines in an unknown format:\n" + "\n".join(bad)
+    return f"{Path(record['notebook']).relative_to(ROOT)} cell {record['cell']}: {record['name']}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
 def test_every_check_names_its_wrong_alternative(path):
-    missing = [_where(r) for r in _checks(path) if r["z_wrong"] is None]
+    missing = [_where(r) for r in _checks(path) if r["wrong"] is None]
     assert not missing, "checks without wrong=... (they cannot show their power):\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "book")))
 def test_every_check_is_powered_against_its_wrong_alternative(path):
-    weak = [f"{_where(r)}\n    separation {separation(r):.1f} < {required(r):.1f}"
-            for r in _checks(path) if r["z_wrong"] is not None and separation(r) < required(r)]
+    weak = [f"{_where(r)}\n    separation {r['separation']:.1f} < {required(r):.1f}"
+            for r in _checks(path) if r["wrong"] is not None and r["separation"] < required(r)]
     assert not weak, ("checks whose wrong answer is too close to the theory for their sample size "
                       "(draw more samples, or re-execute the notebook if its output predates the "
                       "printed separation):\n" + "\n".join(weak))
