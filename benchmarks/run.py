@@ -38,6 +38,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.book import notebooks  # noqa: E402
 
 
 def _parse():
@@ -166,11 +168,6 @@ def memory_growth(args, rows, figures):
 
 
 # -- the notebook suite ----------------------------------------------------------------------------
-
-def notebooks():
-    found = sorted((ROOT / "book").rglob("*.ipynb"))
-    return [p for p in found if ".ipynb_checkpoints" not in p.parts and "_build" not in p.parts]
-
 
 def run_pytest(cmd, cwd, env=None):
     """Run pytest: wall seconds, CPU seconds (pytest, its kernels and workers), per-file seconds

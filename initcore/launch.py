@@ -39,10 +39,3 @@ def install_cell(repository=""):
                          f"got {repository!r}")
     return _INSTALL.format(repository=repository)
 
-
-def configured_repository(config_text):
-    """The ``repository.url`` of a ``_config.yml`` text ("" when unset)."""
-    import yaml
-
-    config = yaml.safe_load(config_text) or {}
-    return ((config.get("repository") or {}).get("url") or "").strip()

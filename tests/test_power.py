@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from initcore import montecarlo
+from tools.book import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "book").rglob("*.ipynb"))
-NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts and "_build" not in p.parts]
+NOTEBOOKS = notebooks()
 
 
 def required(record):

@@ -1,12 +1,11 @@
 """No number in a chapter's prose that no cell made (tools/prose_numbers.py says what counts)."""
-import sys
 from pathlib import Path
 
 import pytest
 
+from tools import prose_numbers
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import prose_numbers  # noqa: E402
 
 
 @pytest.mark.parametrize("path", prose_numbers.book_notebooks(), ids=lambda p: str(p.relative_to(ROOT / "book")))

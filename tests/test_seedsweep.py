@@ -1,7 +1,7 @@
 """The seed sweep's command line: COUNT, options and paths in any order."""
 import pytest
 
-from initcore import seedsweep
+from tools import seedsweep
 
 
 @pytest.fixture

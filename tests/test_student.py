@@ -5,13 +5,15 @@ import re
 
 import pytest
 
-from initcore import feedback, student
+from initcore import feedback
+from tools import student
+from tools.book import notebooks
 
 #: The student edition's HTML build is one of the suite's longest units (conftest.py schedules it first).
 pytestmark = pytest.mark.builds_book
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+CHAPTERS = notebooks()
 
 
 SEALED_OUTPUT = {"output_type": "execute_result", "execution_count": 1, "metadata": {},

@@ -4,21 +4,11 @@ import re
 import pathlib
 
 import pytest
-import yaml
 
-from initcore.launch import INSTALL_CELL_TAGS, configured_repository, install_cell
+from initcore.launch import INSTALL_CELL_TAGS, install_cell
+from tools.book import docnames, repository
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part.get("chapters", []):
-            files.append(chapter["file"])
-            files.extend(section["file"] for section in chapter.get("sections", []))
-    return files
 
 
 def resolve(entry):
@@ -27,16 +17,16 @@ def resolve(entry):
 
 
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-INSTALL_CELL = install_cell(configured_repository((ROOT / "_config.yml").read_text()))
+INSTALL_CELL = install_cell(repository())
 
 
 def test_every_toc_entry_has_exactly_one_file():
-    missing = [entry for entry in toc_files() if resolve(entry) is None]
+    missing = [entry for entry in docnames() if resolve(entry) is None]
     assert not missing, f"_toc.yml lists entries with no (or two) .ipynb/.md file: {missing}"
 
 
 def test_every_page_under_book_is_in_the_toc():
-    listed = {resolve(entry) for entry in toc_files()}
+    listed = {resolve(entry) for entry in docnames()}
     pages = NOTEBOOKS + sorted((ROOT / "book").rglob("*.md"))
     orphans = [str(p.relative_to(ROOT)) for p in pages if p not in listed]
     assert not orphans, f"pages under book/ missing from _toc.yml (add them or delete them): {orphans}"
@@ -78,7 +68,7 @@ def test_chapter_has_three_exercises_each_with_a_solution(path):
 
 def test_no_placeholder_address_anywhere():
     """The book installs code only from the address its publisher set, never from a made-up one."""
-    url = configured_repository((ROOT / "_config.yml").read_text())
+    url = repository()
     assert "initbook/initbook" not in url
     texts = [p.read_text(encoding="utf-8") for p in [*NOTEBOOKS, ROOT / "_config.yml", ROOT / "README.md"]]
     assert not any("github.com/initbook" in t for t in texts)
@@ -87,5 +77,5 @@ def test_no_placeholder_address_anywhere():
 def test_install_cell_refuses_a_bad_address():
     with pytest.raises(ValueError, match="https URL"):
         install_cell("git@github.com:owner/name.git")
-    assert "pip install" not in install_cell("")
+    assert "%pip" not in install_cell("") and "git+" not in install_cell("")
     assert "git+https://github.com/owner/name" in install_cell("https://github.com/owner/name")

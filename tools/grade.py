@@ -2,7 +2,7 @@
 
     python tools/grade.py OUTDIR/answer_key.json SUBMISSION.ipynb [...]  [--timeout 600]
 
-The key is the one the student edition wrote (``python -m initcore.student OUTDIR``). Each
+The key is the one the student edition wrote (``python -m tools.student OUTDIR``). Each
 submission is executed in a fresh kernel with every one of its feedback cells replaced by the
 instructor's check of ``answer`` against the key (the student's own check cells never run), and
 errors in the student's cells do not stop it. The report names each exercise by its label:

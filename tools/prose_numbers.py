@@ -21,6 +21,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: python tools/prose_numbers.py
+    sys.path.insert(0, str(ROOT))
+from tools.book import notebooks  # noqa: E402
+
 ALLOWLIST = ROOT / "tests" / "prose_numbers_allowlist.txt"
 
 _FENCE = re.compile(r"^(```+|~~~+)\s*(\{[\w:-]+\})?.*?$", re.M)
@@ -129,7 +133,7 @@ def typed_numbers(path, allowlist=None):
 
 
 def book_notebooks():
-    return sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return notebooks()
 
 
 def main(argv):

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from initcore.launch import INSTALL_CELL_TAGS, install_cell  # noqa: E402
+from tools.book import notebooks  # noqa: E402
 
 
 def main(url):
@@ -28,7 +29,7 @@ def main(url):
     on = "true" if url else "false"
     text = re.sub(r"(?m)^(  use_(?:repository|issues)_button: ).*$", lambda m: m.group(1) + on, text)
     config.write_text(text, encoding="utf-8")
-    for path in sorted((ROOT / "book").rglob("*.ipynb")):
+    for path in notebooks():
         nb = json.loads(path.read_text(encoding="utf-8"))
         first = next(c for c in nb["cells"] if c["cell_type"] == "code")
         first["source"] = cell.splitlines(keepends=True)

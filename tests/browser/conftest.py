@@ -53,25 +53,11 @@ def skip_or_fail(reason):
     pytest.skip(reason)
 
 
-def toc_docnames(toc=ROOT / "_toc.yml"):
-    """The documents of the book in reading order: the root, then every ``file:`` of the TOC."""
-    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
-    names = [data["root"]]
+def toc_docnames():
+    """The documents of the book in reading order (``tools.book.docnames``)."""
+    from tools.book import docnames
 
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                names.append(node["file"])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key, []) or []:
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(data)
-    return [str(Path(name).with_suffix("")) if Path(name).suffix in {".md", ".ipynb"} else name
-            for name in names]
+    return docnames(ROOT)
 
 
 def pytest_generate_tests(metafunc):

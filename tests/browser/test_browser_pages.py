@@ -215,13 +215,12 @@ def test_chapter_pages_have_launch_buttons(site):
     """With a published address, every notebook page offers Binder and Colab, pointing at its own
     notebook in the book's repository (the one the hidden install cell installs initcore from);
     without one, no page sends a reader anywhere."""
-    from initcore.launch import configured_repository
+    from tools.book import notebooks, repository
 
-    url = configured_repository((ROOT / "_config.yml").read_text())
+    url = repository()
     repo = url.removeprefix("https://github.com/")
-    notebooks = sorted((ROOT / "book").rglob("*.ipynb"))
-    assert notebooks
-    for notebook in notebooks:
+    assert notebooks()
+    for notebook in notebooks():
         relative = notebook.relative_to(ROOT)
         html = (site / relative.with_suffix(".html")).read_text(encoding="utf-8")
         if url:

@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m initcore.student OUTDIR [--no-html]
+    python -m tools.student OUTDIR [--no-html]
 
 writes ``OUTDIR/notebooks/`` (the chapters, solutions replaced by placeholders that say what to
 write), ``OUTDIR/html/`` (the book built from those notebooks, with sphinx-exercise's
@@ -24,6 +24,8 @@ import re
 import shutil
 
 import yaml
+
+from tools.book import notebooks
 
 
 
@@ -78,7 +80,7 @@ def _strip_markdown(text, gated):
 
 def sealed_record(cell):
     """The sealed answer record in a feedback cell's stored output (``None`` if it has none)."""
-    from .feedback import SEALED_MIME
+    from initcore.feedback import SEALED_MIME
 
     for output in cell.get("outputs", []):
         record = output.get("data", {}).get(SEALED_MIME)
@@ -196,7 +198,7 @@ def make_student_edition(root, outdir, html=True):
     source.mkdir(parents=True)
     _copy_sources(root, source)
     answer_key = {}
-    for path in sorted((source / "book").rglob("*.ipynb")):
+    for path in notebooks(source):
         key = {}
         nb = strip_solutions(json.loads(path.read_text()), key)
         if key:
@@ -216,7 +218,7 @@ def make_student_edition(root, outdir, html=True):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m initcore.student", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.student", description=__doc__.splitlines()[0])
     parser.add_argument("outdir", help="where to write notebooks/ and html/ (replaced if it exists)")
     parser.add_argument("--root", default=".", help="the repository root (default: the current directory)")
     parser.add_argument("--no-html", action="store_true", help="only the notebooks, no HTML build")

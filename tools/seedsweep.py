@@ -1,9 +1,9 @@
 """Run the notebook suite under other seeds: every check must pass for ANY value of INITCORE_SEED.
 
-    python -m initcore.seedsweep 20                 # seeds 1..20 (skipping the default 2010)
-    python -m initcore.seedsweep 5 --jobs 2         # two seeds at a time (2 cores)
-    python -m initcore.seedsweep 3 book/classical   # only some notebooks
-    python -m initcore.seedsweep --seeds 7,99,12345
+    python -m tools.seedsweep 20                 # seeds 1..20 (skipping the default 2010)
+    python -m tools.seedsweep 5 --jobs 2         # two seeds at a time (2 cores)
+    python -m tools.seedsweep 3 book/classical   # only some notebooks
+    python -m tools.seedsweep --seeds 7,99,12345
 
 Each seed runs ``pytest`` (nbval) on the notebooks with ``INITCORE_SEED`` set. Every failure is
 reported as ``seed, notebook, cell, message``; the exit status is 1 when anything failed.
@@ -20,7 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .seeding import DEFAULT_SEED
+from initcore.seeding import DEFAULT_SEED
 
 _ERROR_LINE = re.compile(r"^\s*(?:E\s+)?([A-Za-z_][\w.]*(?:Error|Exception|Interrupt)\b:?.*)$")
 _ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*m")  # colour codes, raw or as junit escapes them
@@ -120,7 +120,7 @@ def sweep(seeds, paths=("book",), jobs=1, extra=(), out=sys.stdout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m initcore.seedsweep", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.seedsweep", description=__doc__.split("\n")[0])
     parser.add_argument("count", nargs="?", default=None, help="how many seeds (1, 2, ... skipping the default)")
     parser.add_argument("paths", nargs="*", default=[], help="notebooks or folders (default: book)")
     parser.add_argument("--seeds", help="comma-separated seeds instead of COUNT")
