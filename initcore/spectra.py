@@ -18,6 +18,7 @@ a leading axis, like the initializers of :mod:`initcore.schemes`.
 - :func:`relu_norm_factor` - exact draws of the squared-norm factor of one He-initialized
   ReLU layer, (2/n) chi^2_K with K ~ Binomial(n, 1/2), without any matrix;
 - :func:`relu_log_factor_moments` - its exact log-mean and log-variance;
+- :func:`relu_death_probability` - the probability that some layer has no active unit;
 - :func:`relu_norm_ratios` - the same factors measured in actual He-initialized networks.
 """
 import functools
@@ -145,6 +146,45 @@ def relu_rnn(weights, h0, inputs=None, input_weights=None, bias=None, steps=None
     return np.array(states)
 
 
+@functools.lru_cache(maxsize=None)
+def _active_units_pmf(width, alive):
+    """P(K = k), k = 0..n, for the number K ~ Binomial(n, 1/2) of active units (given K >= 1 if ``alive``)."""
+    n = int(width)
+    k = np.arange(n + 1)
+    logp = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1) - n * math.log(2.0)
+    p = np.exp(logp)
+    if alive:
+        p[0] = 0.0
+    p /= p.sum()
+    p.flags.writeable = False
+    return p
+
+
+@functools.lru_cache(maxsize=None)
+def _active_units_cdf(width, alive):
+    cdf = np.cumsum(_active_units_pmf(width, alive))
+    cdf /= cdf[-1]
+    cdf.flags.writeable = False
+    return cdf
+
+
+def _active_units(width, size, gen, alive):
+    """Draws of K by inversion of its cumulative distribution (exact; one uniform per draw).
+
+    Much faster than ``Generator.binomial`` for the small widths of the chapter, and the
+    conditioning on K >= 1 is exact without rejection. ``width`` broadcasts against ``size``.
+    """
+    u = gen.random(size)
+    if width.ndim == 0:
+        return np.searchsorted(_active_units_cdf(int(width), alive), u, side="right")
+    widths = np.broadcast_to(width, u.shape)
+    k = np.empty(u.shape, dtype=np.int64)
+    for w in np.unique(widths):
+        sel = widths == w
+        k[sel] = np.searchsorted(_active_units_cdf(int(w), alive), u[sel], side="right")
+    return k
+
+
 def relu_norm_factor(width, size, rng=None, alive=False):
     """Exact draws of r = (||x_l||^2 / n_l) / (||x_(l-1)||^2 / n_(l-1)) for one He-normal ReLU layer.
 
@@ -154,17 +194,13 @@ def relu_norm_factor(width, size, rng=None, alive=False):
     and the magnitude of a standard normal are independent). So r = (2/n_l) chi^2_K.
     ``alive=True`` conditions on K >= 1 (the layer does not kill the signal). ``size`` may be a
     tuple; ``width`` may be an array broadcasting against ``size`` (one width per layer).
+    K is drawn by inverting its exact cumulative distribution, chi^2_K as 2 Gamma(K/2).
     """
     gen = as_generator(rng)
     width = np.asarray(width)
     if np.any(width < 1):
         raise ValueError("widths must be at least 1")
-    k = gen.binomial(np.broadcast_to(width, size), 0.5)
-    if alive:
-        dead = k == 0
-        while dead.any():
-            k[dead] = gen.binomial(np.broadcast_to(width, size)[dead], 0.5)
-            dead = k == 0
+    k = _active_units(width, size, gen, alive)
     chi2 = 2.0 * gen.standard_gamma(k / 2.0)
     return 2.0 * chi2 / width
 
@@ -180,13 +216,22 @@ def relu_log_factor_moments(width, alive=True):
         raise ValueError("without conditioning on K >= 1, log r = -inf with probability 2^-n")
     n = int(width)
     k = np.arange(1, n + 1)
-    logp = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1) - n * math.log(2.0)
-    p = np.exp(logp)
-    p /= p.sum()
+    p = _active_units_pmf(n, True)[1:]
     m = log_chi2_mean(k) + math.log(2.0 / n)
     second = log_chi2_var(k) + m**2
     mean = float(np.sum(p * m))
     return mean, float(np.sum(p * second) - mean**2)
+
+
+def relu_death_probability(widths):
+    """Probability that a He-normal ReLU network with hidden widths ``widths`` kills a given input.
+
+    A layer of width n has no active unit with probability 2^-n, independently of the other
+    layers (the factors are independent), so the network survives with probability
+    prod_l (1 - 2^-n_l).
+    """
+    widths = np.atleast_1d(np.asarray(widths, dtype=float))
+    return float(-np.expm1(np.sum(np.log1p(-(2.0 ** -widths)))))
 
 
 def relu_norm_ratios(widths, copies, rng=None, dtype=np.float64):
