@@ -9,35 +9,16 @@
   while the other waits (``--no-loadscope-reorder`` keeps this order).
 - ``INITCORE_STRICT=1``: under the test suite (and so the seed sweep and grading, which run it) an
   underpowered check fails; in a reader's own session it only warns (``initcore.montecarlo.strict``).
-- A notebook kernel that does not start is started once more. nbval then fails every cell of the
-  notebook with "Kernel didn't respond in 60 seconds" (seen once in 100 kernel starts of a seed
-  sweep running four kernels at a time). The likely cause: jupyter_client chooses a kernel's TCP
-  ports before the kernel binds them, and a process starting at the same moment can take one in
-  between (jupyter/jupyter_client#487). A kernel that fails twice still fails.
+- A notebook kernel that does not start is started once more (the plugin
+  ``tests/plugins/kernel_retry.py``).
 """
 import os
-import warnings
-
-import nbval.kernel
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 os.environ["INITCORE_STRICT"] = "1"
 
-_start_new_kernel = nbval.kernel.start_new_kernel
-
-
-def _start_new_kernel_twice(*args, **kwargs):
-    try:
-        return _start_new_kernel(*args, **kwargs)
-    except RuntimeError as error:
-        if "didn't respond" not in str(error):
-            raise
-        warnings.warn(f"a notebook kernel did not start ({error}); starting another", stacklevel=2)
-        return _start_new_kernel(*args, **kwargs)
-
-
-nbval.kernel.start_new_kernel = _start_new_kernel_twice
+pytest_plugins = ["tests.plugins.kernel_retry"]
 
 
 def _scope(item):
