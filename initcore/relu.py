@@ -6,8 +6,9 @@ initialization::
     b_0 = x,   a_i = W_i b_(i-1)  (i = 1..N),   b_i = ReLU(a_i)  (i < N),   o = a_N
 
 with ``W_i`` of torch shape ``(n_i, n_(i-1))`` and independent
-``N(0, sigma_i^2)`` entries: one standard deviation per layer, so the product
-formulas of the recurrence can be checked with any choice of ``sigma_i``.
+``N(0, s_i^2)`` entries: one per-entry standard deviation ``s_i`` per layer (the chapter writes
+``s_i``, keeping ``sigma_w^2`` for the mean-field scale ``n Var[W]``), so the product
+formulas of the recurrence can be checked with any choice of ``s_i``.
 The input ``x`` and the gradient ``grad_out`` of the loss with respect to the
 logits ``o`` are held fixed; the weights are redrawn for every network, and
 the network is the unit of repetition (DESIGN.md section 5).
@@ -20,8 +21,8 @@ from .montecarlo import Estimate, over_networks
 def chain_moments(x, sigmas, widths, grad_out, networks=400, chunk=50, rng=None):
     """Per-layer second moments of a ReLU chain over ``networks`` independent networks.
 
-    ``widths = [n_0, ..., n_N]``, ``sigmas = [sigma_1, ..., sigma_N]`` (the
-    weight standard deviation of each layer), ``x`` a fixed input of length
+    ``widths = [n_0, ..., n_N]``, ``sigmas = [s_1, ..., s_N]`` (the
+    per-entry weight standard deviation of each layer), ``x`` a fixed input of length
     ``n_0`` and ``grad_out`` a fixed gradient at the logits, of length ``n_N``.
 
     Returns ``(forward, backward)``, two :class:`~initcore.montecarlo.Estimate`

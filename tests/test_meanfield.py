@@ -137,3 +137,95 @@ def test_gain_moments_and_slopes():
     for kinked in ("relu", "selu"):
         assert math.isnan(gains.slope_gain(kinked))
     assert math.isnan(gains.slope_gain("leaky_relu", 0.01))
+
+
+# ---- the correlation map -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q, c", [(0.7, 0.3), (2.0, -0.6), (1.0, 0.95), (3.0, 1.0), (0.5, -1.0)])
+def test_bivariate_expectation_matches_closed_forms(q, c):
+    """erf: E[erf(u1) erf(u2)] = (2/pi) arcsin(2 q c / (1 + 2q)); ReLU: the arc-cosine kernel; c = 1 and c = 0."""
+    from scipy.special import erf
+
+    assert mf.bivariate_expectation(erf, q=q, c=c) == pytest.approx(
+        2 / math.pi * math.asin(2 * q * c / (1 + 2 * q)), abs=1e-12)
+    s = math.sqrt(max(0.0, 1 - c * c))
+    arccos_kernel = q / (2 * math.pi) * (s + (math.pi - math.acos(c)) * c)
+    assert mf.bivariate_expectation(lambda x: np.maximum(x, 0), q=q, c=c) == pytest.approx(arccos_kernel, abs=2e-5 * q)
+    assert mf.bivariate_expectation(np.tanh, q=q, c=1.0) == pytest.approx(
+        mf.gaussian_expectation(lambda x: np.tanh(x) ** 2, q), rel=1e-13)
+    assert mf.bivariate_expectation(np.cosh, np.exp, q=q, q2=0.3, c=0.0) == pytest.approx(
+        math.exp(q / 2) * math.exp(0.3 / 2), rel=1e-12)                       # independent factors
+    with pytest.raises(ValueError, match="correlation"):
+        mf.bivariate_expectation(np.tanh, q=q, c=1.5)
+
+
+def test_bivariate_expectation_agrees_with_adaptive_quadrature_for_tanh():
+    from scipy import integrate
+
+    q, c = 1.7, 0.6
+    s = math.sqrt(1 - c * c)
+
+    def integrand(z2, z1):
+        density = math.exp(-(z1 * z1 + z2 * z2) / 2) / (2 * math.pi)
+        return math.tanh(math.sqrt(q) * z1) * math.tanh(math.sqrt(q) * (c * z1 + s * z2)) * density
+
+    adaptive, _ = integrate.dblquad(integrand, -12, 12, -12, 12, epsabs=1e-13, epsrel=1e-12)
+    assert mf.bivariate_expectation(np.tanh, q=q, c=c) == pytest.approx(adaptive, abs=1e-11)
+
+
+@pytest.mark.parametrize("sigma_w, sigma_b", [(5 / 3, 0.0), (1.2, 0.5), (2.5, 0.5)])
+def test_correlation_map_fixes_one_and_its_slope_there_is_chi1(sigma_w, sigma_b):
+    assert mf.correlation_map(1.0, sigma_w, sigma_b) == pytest.approx(1.0, rel=1e-13)
+    chi_1 = mf.chi1(sigma_w, sigma_b)
+    assert mf.correlation_slope(1.0, sigma_w, sigma_b) == pytest.approx(chi_1, rel=1e-12)
+    h = 1e-4                                                                # one-sided difference at c = 1
+    slope = (3 * mf.correlation_map(1.0, sigma_w, sigma_b) - 4 * mf.correlation_map(1 - h, sigma_w, sigma_b)
+             + mf.correlation_map(1 - 2 * h, sigma_w, sigma_b)) / (2 * h)
+    assert slope == pytest.approx(chi_1, rel=1e-6)
+
+
+@pytest.mark.parametrize("c", [-0.5, 0.0, 0.4, 0.9])
+def test_correlation_slope_is_the_derivative_of_the_map(c):
+    """Price's theorem: dC/dc = sigma_w^2 q E[phi'(u1) phi'(u2)] / V(q), at q* and away from it."""
+    for q in (None, 0.6):
+        h = 1e-5
+        difference = (mf.correlation_map(c + h, 2.0, 0.3, q=q) - mf.correlation_map(c - h, 2.0, 0.3, q=q)) / (2 * h)
+        assert mf.correlation_slope(c, 2.0, 0.3, q=q) == pytest.approx(difference, rel=1e-8)
+
+
+def test_relu_correlation_map_is_the_arc_cosine_kernel():
+    c = 0.3
+    expected = (math.sqrt(1 - c * c) + (math.pi - math.acos(c)) * c) / math.pi     # sigma_w^2 = 2, no bias
+    assert mf.correlation_map(c, math.sqrt(2), 0.0, "relu", q=1.0) == pytest.approx(expected, abs=2e-5)
+
+
+def test_correlation_fixed_points_by_phase():
+    # ordered phase: c* = 1 and chi_c = chi_1 < 1
+    assert mf.correlation_fixed_point(1.2, 0.5) == 1.0
+    assert mf.correlation_chi(1.2, 0.5) == pytest.approx(mf.chi1(1.2, 0.5), rel=1e-12)
+    assert mf.correlation_depth_scale(1.2, 0.5) == pytest.approx(-1 / math.log(mf.chi1(1.2, 0.5)), rel=1e-12)
+    # chaotic tanh without bias: c* = 0 (tanh is odd) and chi_c = sigma_w^2 E[tanh'(sqrt(q*) Z)]^2
+    assert mf.correlation_fixed_point(5 / 3) == 0.0
+    mean_slope = mf.gaussian_expectation(lambda x: 1 - np.tanh(x) ** 2, mf.fixed_point(5 / 3))
+    assert mf.correlation_chi(5 / 3) == pytest.approx((5 / 3) ** 2 * mean_slope**2, rel=1e-12)
+    # chaotic with bias: 0 < c* < 1, a fixed point, the limit of iteration, and stable
+    c_star = mf.correlation_fixed_point(2.5, 0.5)
+    assert 0.0 < c_star < 1.0
+    assert mf.correlation_map(c_star, 2.5, 0.5) == pytest.approx(c_star, abs=1e-13)
+    assert mf.correlation_trajectory(0.9, 2.5, 0.5, depth=200)[-1] == pytest.approx(c_star, abs=1e-10)
+    assert mf.correlation_trajectory(0.05, 2.5, 0.5, depth=200)[-1] == pytest.approx(c_star, abs=1e-10)
+    assert 0.0 < mf.correlation_chi(2.5, 0.5) < 1.0
+    with pytest.raises(ValueError, match="second moment is 0"):
+        mf.correlation_fixed_point(0.9, 0.0)
+
+
+def test_correlation_trajectory_iterates_the_joint_map():
+    c = mf.correlation_trajectory(0.5, 2.0, 0.5, depth=3, q0=0.8)
+    q1 = mf.variance_map(0.8, 2.0, 0.5)
+    assert c[0] == pytest.approx(mf.correlation_map(0.5, 2.0, 0.5, q=0.8), rel=1e-15)
+    assert c[1] == pytest.approx(mf.correlation_map(c[0], 2.0, 0.5, q=q1), rel=1e-15)
+    at_fixed_point = mf.correlation_trajectory(0.5, 2.0, 0.5, depth=2)
+    assert at_fixed_point[1] == pytest.approx(mf.correlation_map(at_fixed_point[0], 2.0, 0.5), rel=1e-15)
+    # a linear network without bias keeps the correlation
+    assert np.allclose(mf.correlation_trajectory(0.3, 1.3, 0.0, "linear", depth=4, q0=1.0), 0.3, rtol=1e-12)
