@@ -79,3 +79,15 @@ def test_install_cell_refuses_a_bad_address():
         install_cell("git@github.com:owner/name.git")
     assert "%pip" not in install_cell("") and "git+" not in install_cell("")
     assert "git+https://github.com/owner/name" in install_cell("https://github.com/owner/name")
+
+
+def test_the_pdf_check_finds_unresolved_references():
+    from tools.build_pdf import unresolved
+
+    log = ("LaTeX Warning: Reference `book/foundations/why_initialization_matters:ex-why-half-l\n"
+           "ife' on page 191 undefined on input line 14681.\n"
+           "LaTeX Warning: Citation `glorot2010' on page 3 undefined on input line 12.\n"
+           "LaTeX Warning: Hyper reference `book/appendix/api:app-api' on page 1 undefined on input line 1.\n")
+    assert unresolved(log) == ["book/appendix/api:app-api", "book/foundations/why_initialization_matters:ex-why-half-life",
+                               "glorot2010"]
+    assert unresolved("Output written on initbook.pdf (200 pages).") == []
