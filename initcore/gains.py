@@ -5,7 +5,8 @@ of second moment ``q`` the next layer's pre-activations have second moment
 
     q' = g^2 E[phi(sqrt(q) Z)^2],     Z ~ N(0, 1),
 
-the variance map of :mod:`initcore.meanfield` with ``sigma_w = g`` and no bias
+the variance map of :mod:`initcore.meanfield` with ``sigma_w^2 = g^2 = n Var[W]`` (the book's
+notation: ``sigma_w^2`` is always ``n`` times the variance of one weight) and no bias
 (iterate it with :func:`initcore.meanfield.q_trajectory`, solve it with
 :func:`initcore.meanfield.fixed_point`). This module holds what is particular
 to gains: the moments of an activation's output and the two gains derived from
@@ -29,7 +30,7 @@ def mean(activation, q=1.0, param=None, method="legendre"):
 
 
 def second_moment(activation, q=1.0, param=None, method="legendre"):
-    """E[phi(sqrt(q) Z)^2]: the second moment of the activation's output (the variance map at sigma_w = 1)."""
+    """E[phi(sqrt(q) Z)^2]: the second moment of the activation's output (the variance map at sigma_w^2 = 1)."""
     return variance_map(q, 1.0, 0.0, activation, param, method=method)
 
 

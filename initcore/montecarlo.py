@@ -425,16 +425,19 @@ def check(estimate, theory, *, wrong=None, k=None, name="estimate", family=None)
     return result
 
 
-def expect_rejection(estimate, wrong, *, k=None, name="wrong answer"):
-    """Show that a wrong answer is rejected: print its z-score, raise if it would pass."""
-    result = compare(estimate, wrong, k=k, name=name)
+def expect_rejection(estimate, wrong, *, k=None, name="wrong answer", family=None):
+    """Show that a wrong answer is rejected: print its z-score, raise if it would pass.
+
+    The bound is :func:`check_bound` for the estimate's sample size and ``family``, as for a check.
+    """
+    result = compare(estimate, wrong, k=k, name=name, family=family)
     k = result.k
     z = np.max(np.abs(np.atleast_1d(result.z)))
     if result.passed:
         raise AssertionError(f"{name}: {wrong} was NOT rejected (|z| = {z:.2f} <= {k:.2f}); the check has no power")
     shown = np.asarray(wrong, dtype=float).round(6).tolist()
     _emit(f"reject {name}\n  estimate {estimate} against the wrong answer {shown}: |z| = {z:.1f}, beyond the "
-          f"bound {k:.2f}: rejected", {"kind": "reject", "name": name, "z": float(z), "k": float(k)})
+          f"bound {k:.2f}: rejected", {"kind": "reject", "name": name, "family": result.family, "z": float(z), "k": float(k)})
     return result
 
 
