@@ -11,6 +11,19 @@ from pathlib import Path
 PROFILE_DIR = Path(__file__).resolve().parent / "ipython"
 
 
+def _restore(previous):
+    def restore(app, exception):
+        if previous is None:
+            os.environ.pop("IPYTHONDIR", None)
+        else:
+            os.environ["IPYTHONDIR"] = previous
+
+    return restore
+
+
 def setup(app):
+    # For the kernels of this build only: a build run inside another process (the student edition's,
+    # in the test suite) hands the process its own setting back when it finishes.
+    app.connect("build-finished", _restore(os.environ.get("IPYTHONDIR")))
     os.environ["IPYTHONDIR"] = str(PROFILE_DIR)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

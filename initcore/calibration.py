@@ -9,7 +9,7 @@ rate at which a correct formula fails is measured here, by simulation, for a rep
 statistic of each family of checks (:data:`initcore.montecarlo.FAMILIES`):
 
 1. draw a large pool of unit values (one value per network, or per draw) from the exact law of
-   the family's representative statistic (:data:`REPRESENTATIVES`);
+   the family's representative statistic (``REPRESENTATIVES``);
 2. for each sample size ``n`` of a grid, form ``replicates`` t statistics of ``n`` values drawn
    from the pool, centred on the pool's mean (so the null hypothesis holds exactly);
 3. count ``|t| > x`` at a few thresholds (the *empirical* rates), and fit a generalized Pareto
@@ -136,7 +136,7 @@ def fit_tail(abs_t, exceedances):
 
 
 def tail_rate(fit, k):
-    """P(|t| > k) under a fitted tail (valid for k at or above the fit's threshold)."""
+    """``P(|t| > k)`` under a fitted tail (valid for k at or above the fit's threshold)."""
     excess = max(k - fit["u"], 0.0)
     xi, beta = fit["xi"], fit["beta"]
     if abs(xi) < 1e-9:
@@ -146,7 +146,7 @@ def tail_rate(fit, k):
 
 
 def tail_quantile(fit, rate):
-    """The k with P(|t| > k) = ``rate`` under a fitted tail."""
+    """The k with ``P(|t| > k) = rate`` under a fitted tail."""
     xi, beta = fit["xi"], fit["beta"]
     ratio = fit["p_u"] / rate
     if abs(xi) < 1e-9:

@@ -20,6 +20,9 @@ def glue(name, variable, display=True):
     from IPython.core.formatters import format_display_data
     from IPython.display import display as ipy_display
 
+    if hasattr(variable, "item") and getattr(variable, "shape", None) == ():  # a numpy scalar
+        variable = variable.item()  # shown as 0.5, not np.float64(0.5), which the book cannot format
+
     mimebundle, metadata = format_display_data(variable)
     mime_prefix = "" if display else GLUE_PREFIX
     metadata["scrapbook"] = dict(name=name, mime_prefix=mime_prefix)

@@ -279,7 +279,7 @@ def correlation_chi(sigma_w, sigma_b=0.0, activation="tanh", param=None):
 
 
 def correlation_depth_scale(sigma_w, sigma_b=0.0, activation="tanh", param=None):
-    """xi_c = -1 / log(chi_c): layers over which |c_l - c*| shrinks by the factor e (inf at chi_c = 1)."""
+    """xi_c = -1 / log(chi_c): layers over which ``|c_l - c*|`` shrinks by the factor e (inf at chi_c = 1)."""
     chi_c = correlation_chi(sigma_w, sigma_b, activation, param)
     return math.inf if chi_c >= 1.0 else -1.0 / math.log(chi_c)
 

@@ -43,9 +43,12 @@ def plot_estimates(ax, x, estimate, label=None, k=2.0, **kwargs):
 
 
 def depth_axes(ax, ylabel, log=True, xlabel="layer $l$"):
-    """Label an axis for a quantity against depth, on a log scale by default."""
+    """Label an axis for a quantity against depth, on a log scale by default; layers are whole numbers."""
+    from matplotlib.ticker import MaxNLocator
+
     if log:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
     return ax
