@@ -38,15 +38,11 @@ THRESHOLDS = (3.0, 4.0, 5.0, 6.0)
 
 
 def _he_relu_factors(rng, size, width, depth):
-    """Per-layer factors q_{l+1}/q_l of a He ReLU network with one input, exactly.
+    """Per-layer factors q_{l+1}/q_l of a He ReLU network with one input, exactly
+    (:func:`initcore.fluctuations.relu_norm_factor`: a dead layer gives 0)."""
+    from .fluctuations import relu_norm_factor
 
-    For Gaussian weights, given the layer's input, the pre-activations are independent
-    N(0, 2 q_l / width) draws; ReLU keeps a Binomial(width, 1/2) number of them, whose squares sum
-    to (2 q_l / width) times a chi-square with that many degrees of freedom.
-    """
-    alive = rng.binomial(width, 0.5, size=(size, depth))
-    chi2 = 2.0 * rng.standard_gamma(np.maximum(alive, 1) / 2.0) * (alive > 0)
-    return (2.0 / width) * chi2
+    return relu_norm_factor(width, (size, depth), rng=rng)
 
 
 def _draws(rng, size):

@@ -11,11 +11,12 @@ and two nearby inputs separate (squared distance) by the factor
     chi_1 = sigma_w^2 E[phi'(sqrt(q) Z)^2]
 
 per layer, evaluated at the fixed point q = q* once q_l has settled there.
-Without biases and with sigma_w = g this is the map of the chapter on gains,
-whose per-activation functions (:mod:`initcore.gains`) are built on this module.
+Without biases and with sigma_w = g (a gain) this is the map behind every gain:
+:func:`activation_mean`, :func:`second_moment`, :func:`second_moment_gain` and
+:func:`slope_gain` give an activation's output moments and the two gains derived from them.
 
 Every expectation is a one-dimensional integral over z, computed by
-:func:`gaussian_expectation`; the functions here are deterministic and
+:func:`gaussian_quadrature`; the functions here are deterministic and
 vectorize over arrays of q, sigma_w and sigma_b. Activations are names or
 :class:`~initcore.activations.Activation` objects, as in
 :func:`initcore.activations.get` (``param`` is leaky ReLU's slope or ELU's alpha).
@@ -25,6 +26,7 @@ import math
 import numpy as np
 
 from . import activations
+from .montecarlo import _scalar
 
 #: The quadrature integrates z over [-CUTOFF, CUTOFF]; the Gaussian mass beyond is about 1.5e-23.
 CUTOFF = 10.0
@@ -53,10 +55,6 @@ def _composite_rule():
 _Z, _W = _composite_rule()
 
 
-def _as_output(value):
-    """A float for a scalar, else the array."""
-    value = np.asarray(value, dtype=float)
-    return float(value) if value.ndim == 0 else value
 
 
 def _squared(scale):
@@ -80,7 +78,7 @@ def _adaptive(f, q):
     return left + right
 
 
-def gaussian_expectation(f, q=1.0, method="legendre"):
+def gaussian_quadrature(f, q=1.0, method="legendre"):
     """E[f(sqrt(q) Z)] for Z ~ N(0, 1), elementwise over the array ``q`` (q >= 0).
 
     ``f`` maps a numpy array elementwise (an activation's ``f`` or ``df``, or a function of them).
@@ -102,14 +100,14 @@ def gaussian_expectation(f, q=1.0, method="legendre"):
         value = np.vectorize(lambda one_q: _adaptive(f, one_q), otypes=[float])(q)
     else:
         raise ValueError(f"unknown method {method!r}: use one of {METHODS}")
-    return _as_output(value)
+    return _scalar(value)
 
 
 def variance_map(q, sigma_w, sigma_b=0.0, activation="tanh", param=None, *, method="legendre"):
     """One layer of the variance map: sigma_w^2 E[phi(sqrt(q) Z)^2] + sigma_b^2."""
     phi = activations.get(activation, param)
-    second_moment = gaussian_expectation(lambda x: phi.f(x) ** 2, q, method)
-    return _as_output(_squared(sigma_w) * second_moment + _squared(sigma_b))
+    second_moment = gaussian_quadrature(lambda x: phi.f(x) ** 2, q, method)
+    return _scalar(_squared(sigma_w) * second_moment + _squared(sigma_b))
 
 
 def q_trajectory(q0, sigma_w, sigma_b=0.0, activation="tanh", depth=30, param=None, *, method="legendre"):
@@ -133,7 +131,7 @@ def _map_and_slope(q, sigma_w, sigma_b, phi, method):
     dV/dq = sigma_w^2 E[phi phi' x] / q (q stays positive during the iteration).
     """
     value = variance_map(q, sigma_w, sigma_b, phi, method=method)
-    moment = gaussian_expectation(lambda x: phi.f(x) * phi.df(x) * x, q, method)
+    moment = gaussian_quadrature(lambda x: phi.f(x) * phi.df(x) * x, q, method)
     return value, _squared(sigma_w) * moment / np.maximum(q, 1e-300)
 
 
@@ -161,7 +159,7 @@ def fixed_point(sigma_w, sigma_b=0.0, activation="tanh", param=None, *, q0=None,
         new = q - step
         q = np.where(new < 0, q / 2, new)
         if converged:
-            return _as_output(q)
+            return _scalar(q)
     raise RuntimeError("no fixed point found: the variance map may have none (try q_trajectory)")
 
 
@@ -174,7 +172,7 @@ def chi1(sigma_w, sigma_b=0.0, activation="tanh", param=None, *, q=None, method=
     phi = activations.get(activation, param)
     if q is None:
         q = fixed_point(sigma_w, sigma_b, phi, method=method)
-    return _as_output(_squared(sigma_w) * gaussian_expectation(lambda x: phi.df(x) ** 2, q, method))
+    return _scalar(_squared(sigma_w) * gaussian_quadrature(lambda x: phi.df(x) ** 2, q, method))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +199,7 @@ def bivariate_expectation(f, g=None, q=1.0, c=0.0, q2=None):
     ``g`` defaults to ``f`` and ``q2`` to ``q`` (scalars). Written as u_1 = sqrt(q) Z_1 and
     u_2 = sqrt(q2) (c Z_1 + sqrt(1 - c^2) Z_2) with Z_1, Z_2 independent standard normal, the
     expectation is a double integral, computed with the tensor product of the one-dimensional rule
-    of :func:`gaussian_expectation`: accurate to about 1e-12 for smooth integrands such as tanh
+    of :func:`gaussian_quadrature`: accurate to about 1e-12 for smooth integrands such as tanh
     (checked against closed forms for erf and against adaptive quadrature); a kink such as ReLU's
     meets the inner integral off the panel edges, which limits the error to about 1e-5 q.
     """
@@ -300,3 +298,37 @@ def correlation_trajectory(c0, sigma_w, sigma_b=0.0, activation="tanh", depth=30
         if q0 is not None:
             q = float(variance_map(q, sigma_w, sigma_b, phi))
     return np.array(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gains: an activation's output moments at unit input and the gains derived from them.
+
+
+def activation_mean(activation, q=1.0, param=None, method="legendre"):
+    """E[phi(sqrt(q) Z)]: the mean of the activation's output."""
+    return gaussian_quadrature(activations.get(activation, param).f, q, method)
+
+
+def second_moment(activation, q=1.0, param=None, method="legendre"):
+    """E[phi(sqrt(q) Z)^2]: the second moment of the activation's output (the variance map at sigma_w^2 = 1)."""
+    return variance_map(q, 1.0, 0.0, activation, param, method=method)
+
+
+def second_moment_gain(activation, param=None, method="legendre"):
+    """The gain that preserves the second moment of unit pre-activations: 1 / sqrt(E[phi(Z)^2])."""
+    return 1.0 / math.sqrt(second_moment(activation, 1.0, param, method))
+
+
+def slope_gain(activation, param=None, h=1e-6):
+    """The linear-regime gain ``1 / |phi'(0)|``, or ``nan`` where phi has a kink at 0.
+
+    One-sided difference quotients of the numpy function detect a kink: if
+    they differ (ReLU, leaky ReLU, SELU) there is no linear regime and the
+    result is ``nan``. Otherwise the slope is the activation's derivative at 0.
+    """
+    act = activations.get(activation, param)
+    phi0, right, left = (float(act.f(np.float64(v))) for v in (0.0, h, -h))
+    right_slope, left_slope = (right - phi0) / h, (phi0 - left) / h
+    if abs(right_slope - left_slope) > 1e-3 * max(1.0, abs(right_slope)):
+        return float("nan")
+    return 1.0 / abs(float(act.df(np.zeros(1))[0]))

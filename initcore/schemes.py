@@ -6,9 +6,18 @@ Shapes follow PyTorch by default (``layout="torch"``: ``(out, in, *kernel)``);
 book's default generator) and ``copies``: with ``copies=c`` it returns ``c``
 independent draws stacked on a new leading axis, which is how the Monte Carlo
 checks sample many networks at once.
+
+Every initializer follows one contract, :class:`Initializer`: called as
+``init(shape, rng=None, copies=None, dtype=np.float64)`` it returns an array of
+``shape`` (or ``(copies, *shape)``). Factories make initializers with settings:
+:func:`scaled_normal` (N(0, scale / fan), the one Gaussian initializer with a
+free scale) and :func:`scaled` (any initializer times a factor). The samplers
+:func:`normal`, :func:`uniform` and :func:`truncated_normal` take the standard
+deviation or the bound itself.
 """
 import math
 from numbers import Real
+from typing import Protocol
 
 import numpy as np
 
@@ -32,6 +41,17 @@ _LINEAR_GAIN_ONE = (
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid",
 )
 NONLINEARITIES = _LINEAR_GAIN_ONE + ("tanh", "relu", "leaky_relu", "selu")
+
+
+class Initializer(Protocol):
+    """What every initializer of the book is: ``init(shape, rng=None, copies=None, dtype=np.float64)``.
+
+    ``shape`` in torch layout ``(out, in, *kernel)``; ``rng`` a ``numpy.random.Generator``, a seed
+    or ``None`` (the book's default generator); ``copies=c`` stacks ``c`` independent draws on a
+    new leading axis. The engine (:mod:`initcore.propagation`) calls initializers this way.
+    """
+
+    def __call__(self, shape, rng=None, copies=None, dtype=np.float64) -> np.ndarray: ...
 
 
 def check_shape(shape):
@@ -314,11 +334,36 @@ def orthogonal(shape, gain=1.0, rng=None, copies=None, sign_correction=True, dty
     return q[0] if copies is None else q
 
 
-def identity(shape, gain=1.0, dtype=np.float64):
-    """The (rectangular) identity matrix times ``gain``, as ``torch.nn.init.eye_``."""
+def identity(shape, rng=None, copies=None, dtype=np.float64, gain=1.0):
+    """The (rectangular) identity matrix times ``gain``, as ``torch.nn.init.eye_``.
+
+    It follows the :class:`Initializer` contract: ``rng`` is accepted and unused (nothing is
+    random), ``copies`` stacks that many identical matrices.
+    """
     shape = check_shape(shape)
     gain = _check_gain(gain)
     dtype = _float_dtype(dtype)
     if len(shape) != 2:
         raise ValueError(f"identity needs a 2-D shape, got {shape}")
-    return gain * np.eye(*shape, dtype=dtype)
+    eye = gain * np.eye(*shape, dtype=dtype)
+    return eye if copies is None else np.broadcast_to(eye, _size(shape, copies)).copy()
+
+
+def standard_uniform(shape, rng=None, copies=None, dtype=np.float64, layout="torch"):
+    """The old heuristic U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (Glorot & Bengio 2010, eq. 1), which is
+    also PyTorch's ``nn.Linear`` default weight law."""
+    fan_in, _ = fans(shape, layout)
+    return uniform(shape, 1.0 / math.sqrt(fan_in), rng, copies, dtype)
+
+
+def scaled(init, factor):
+    """``init`` with every weight multiplied by ``factor`` (the bound and the standard deviation scale
+    by it, the variance by ``factor**2``): the one way to scale an initializer."""
+    if isinstance(factor, bool) or not isinstance(factor, Real) or not factor > 0:
+        raise ValueError(f"factor must be a positive number, got {factor!r}")
+
+    def draw(shape, rng=None, copies=None, dtype=np.float64):
+        return (factor * init(shape, rng=rng, copies=copies, dtype=dtype)).astype(dtype, copy=False)
+
+    draw.__name__ = f"{getattr(init, '__name__', 'init')}_x{factor:g}"
+    return draw

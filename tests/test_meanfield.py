@@ -1,4 +1,4 @@
-"""The Gaussian quadrature, the variance map and the gains built on it (initcore.meanfield, initcore.gains).
+"""The Gaussian quadrature, the variance map and the gains built on it (initcore.meanfield).
 
 Every reference value is exact (a closed form) or comes from an independent method (SciPy's
 adaptive quad), so a wrong rule, a wrong map or a wrong gain fails here before a chapter prints it.
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import initcore as ic
-from initcore import gains, meanfield as mf
+from initcore import meanfield as mf
 
 ACTIVATIONS = [("linear", None), ("relu", None), ("leaky_relu", 0.01), ("tanh", None), ("sigmoid", None),
                ("softsign", None), ("elu", None), ("selu", None)]
@@ -18,13 +18,13 @@ ACTIVATIONS = [("linear", None), ("relu", None), ("leaky_relu", 0.01), ("tanh", 
 @pytest.mark.parametrize("q", [0.0, 1e-6, 0.7, 1.0, 12.5, 3000.0])
 def test_quadrature_is_exact_for_kinked_polynomials(q):
     """E[(sqrt q Z)^2] = q, E[ReLU(sqrt q Z)^2] = q/2, P(Z > 0) = 1/2, E[|sqrt q Z|] = sqrt(2q/pi)."""
-    assert mf.gaussian_expectation(lambda x: x**2, q) == pytest.approx(q, rel=1e-14, abs=1e-300)
-    relu_squared = mf.gaussian_expectation(lambda x: np.maximum(x, 0) ** 2, q)
+    assert mf.gaussian_quadrature(lambda x: x**2, q) == pytest.approx(q, rel=1e-14, abs=1e-300)
+    relu_squared = mf.gaussian_quadrature(lambda x: np.maximum(x, 0) ** 2, q)
     assert relu_squared == pytest.approx(q / 2, rel=1e-14, abs=1e-300)
-    assert mf.gaussian_expectation(lambda x: np.ones_like(x), q) == pytest.approx(1.0, rel=1e-14)
-    assert mf.gaussian_expectation(np.abs, q) == pytest.approx(math.sqrt(2 * q / math.pi), rel=1e-14, abs=1e-300)
+    assert mf.gaussian_quadrature(lambda x: np.ones_like(x), q) == pytest.approx(1.0, rel=1e-14)
+    assert mf.gaussian_quadrature(np.abs, q) == pytest.approx(math.sqrt(2 * q / math.pi), rel=1e-14, abs=1e-300)
     if q > 0:
-        assert mf.gaussian_expectation(lambda x: (x > 0).astype(float), q) == pytest.approx(0.5, rel=1e-14)
+        assert mf.gaussian_quadrature(lambda x: (x > 0).astype(float), q) == pytest.approx(0.5, rel=1e-14)
 
 
 @pytest.mark.parametrize("q", [0.01, 1.0, 7.0, 500.0, 1e5])
@@ -36,7 +36,7 @@ def test_quadrature_matches_a_closed_form_with_a_kink_and_a_boundary_layer(q):
     lam, alpha = ic.activations.SELU_LAMBDA, ic.activations.SELU_ALPHA
     exact = lam**2 * (0.5 + alpha**2 * erfcx(math.sqrt(2 * q)) / 2)
     selu = ic.activations.selu()
-    assert mf.gaussian_expectation(lambda x: selu.df(x) ** 2, q) == pytest.approx(exact, rel=1e-14)
+    assert mf.gaussian_quadrature(lambda x: selu.df(x) ** 2, q) == pytest.approx(exact, rel=1e-14)
 
 
 @pytest.mark.parametrize("name, param", ACTIVATIONS)
@@ -44,25 +44,25 @@ def test_quadrature_matches_a_closed_form_with_a_kink_and_a_boundary_layer(q):
 def test_default_rule_agrees_with_adaptive_quad(name, param, q):
     phi = ic.activations.get(name, param)
     for f in (phi.f, lambda x: phi.f(x) ** 2, lambda x: phi.df(x) ** 2):
-        rule = mf.gaussian_expectation(f, q)
-        adaptive = mf.gaussian_expectation(f, q, method="quad")
+        rule = mf.gaussian_quadrature(f, q)
+        adaptive = mf.gaussian_quadrature(f, q, method="quad")
         assert abs(rule - adaptive) <= 1e-12 * max(1.0, abs(adaptive))
 
 
 def test_quadrature_vectorizes_and_validates():
     q = np.array([[0.0, 0.5], [2.0, 40.0]])
-    values = mf.gaussian_expectation(np.tanh, q)
+    values = mf.gaussian_quadrature(np.tanh, q)
     assert values.shape == q.shape and np.all(np.abs(values) < 1e-15)     # tanh is odd
-    many = mf.gaussian_expectation(lambda x: x**2, q)
+    many = mf.gaussian_quadrature(lambda x: x**2, q)
     assert np.allclose(many, q, rtol=1e-14)
-    assert isinstance(mf.gaussian_expectation(lambda x: x**2, 2.0), float)
-    assert np.allclose(mf.gaussian_expectation(lambda x: x**2, q, method="quad"), q, rtol=1e-12)
+    assert isinstance(mf.gaussian_quadrature(lambda x: x**2, 2.0), float)
+    assert np.allclose(mf.gaussian_quadrature(lambda x: x**2, q, method="quad"), q, rtol=1e-12)
     with pytest.raises(ValueError, match="non-negative"):
-        mf.gaussian_expectation(np.tanh, -1.0)
+        mf.gaussian_quadrature(np.tanh, -1.0)
     with pytest.raises(ValueError, match="non-negative"):
-        mf.gaussian_expectation(np.tanh, np.nan)
+        mf.gaussian_quadrature(np.tanh, np.nan)
     with pytest.raises(ValueError, match="unknown method"):
-        mf.gaussian_expectation(np.tanh, 1.0, method="hermite")
+        mf.gaussian_quadrature(np.tanh, 1.0, method="hermite")
 
 
 def test_variance_map_linear_and_relu():
@@ -124,19 +124,19 @@ def test_chi1_at_the_fixed_point_and_at_given_q():
     ("selu", None, 1.0),
 ])
 def test_second_moment_gain_closed_forms(name, param, expected):
-    assert gains.second_moment_gain(name, param) == pytest.approx(expected, rel=1e-14)
-    assert gains.second_moment_gain(name, param, method="quad") == pytest.approx(expected, rel=1e-12)
+    assert mf.second_moment_gain(name, param) == pytest.approx(expected, rel=1e-14)
+    assert mf.second_moment_gain(name, param, method="quad") == pytest.approx(expected, rel=1e-12)
 
 
 def test_gain_moments_and_slopes():
-    assert gains.mean("selu") == pytest.approx(0.0, abs=1e-15)                  # SELU's constants make the mean 0
-    assert gains.mean("relu", 4.0) == pytest.approx(2 / math.sqrt(2 * math.pi), rel=1e-14)
-    assert gains.second_moment("tanh", 2.0) == pytest.approx(mf.variance_map(2.0, 1.0, 0.0, "tanh"), rel=1e-15)
-    assert gains.slope_gain("tanh") == 1.0
-    assert gains.slope_gain("sigmoid") == pytest.approx(4.0)
+    assert mf.activation_mean("selu") == pytest.approx(0.0, abs=1e-15)                  # SELU's constants make the mean 0
+    assert mf.activation_mean("relu", 4.0) == pytest.approx(2 / math.sqrt(2 * math.pi), rel=1e-14)
+    assert mf.second_moment("tanh", 2.0) == pytest.approx(mf.variance_map(2.0, 1.0, 0.0, "tanh"), rel=1e-15)
+    assert mf.slope_gain("tanh") == 1.0
+    assert mf.slope_gain("sigmoid") == pytest.approx(4.0)
     for kinked in ("relu", "selu"):
-        assert math.isnan(gains.slope_gain(kinked))
-    assert math.isnan(gains.slope_gain("leaky_relu", 0.01))
+        assert math.isnan(mf.slope_gain(kinked))
+    assert math.isnan(mf.slope_gain("leaky_relu", 0.01))
 
 
 # ---- the correlation map -------------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_bivariate_expectation_matches_closed_forms(q, c):
     arccos_kernel = q / (2 * math.pi) * (s + (math.pi - math.acos(c)) * c)
     assert mf.bivariate_expectation(lambda x: np.maximum(x, 0), q=q, c=c) == pytest.approx(arccos_kernel, abs=2e-5 * q)
     assert mf.bivariate_expectation(np.tanh, q=q, c=1.0) == pytest.approx(
-        mf.gaussian_expectation(lambda x: np.tanh(x) ** 2, q), rel=1e-13)
+        mf.gaussian_quadrature(lambda x: np.tanh(x) ** 2, q), rel=1e-13)
     assert mf.bivariate_expectation(np.cosh, np.exp, q=q, q2=0.3, c=0.0) == pytest.approx(
         math.exp(q / 2) * math.exp(0.3 / 2), rel=1e-12)                       # independent factors
     with pytest.raises(ValueError, match="correlation"):
@@ -207,7 +207,7 @@ def test_correlation_fixed_points_by_phase():
     assert mf.correlation_depth_scale(1.2, 0.5) == pytest.approx(-1 / math.log(mf.chi1(1.2, 0.5)), rel=1e-12)
     # chaotic tanh without bias: c* = 0 (tanh is odd) and chi_c = sigma_w^2 E[tanh'(sqrt(q*) Z)]^2
     assert mf.correlation_fixed_point(5 / 3) == 0.0
-    mean_slope = mf.gaussian_expectation(lambda x: 1 - np.tanh(x) ** 2, mf.fixed_point(5 / 3))
+    mean_slope = mf.gaussian_quadrature(lambda x: 1 - np.tanh(x) ** 2, mf.fixed_point(5 / 3))
     assert mf.correlation_chi(5 / 3) == pytest.approx((5 / 3) ** 2 * mean_slope**2, rel=1e-12)
     # chaotic with bias: 0 < c* < 1, a fixed point, the limit of iteration, and stable
     c_star = mf.correlation_fixed_point(2.5, 0.5)

@@ -170,52 +170,12 @@ def test_stored_checks_reads_the_records_in_notebook_outputs(tmp_path):
     assert records[0]["cell"] == 0 and records[0]["name"] == "a" and records[0]["family"] == "depth"
 
 
-# -- the propagation engine: float32 draws, float64 accumulation ----------------------------------
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_layer_moments_he_relu_keeps_second_moments(dtype):
-    # He (fan_in) with ReLU: E[h_l^2] = 2 E[x_0^2] = 2 and E[x_l^2] = 1 at every layer, exactly.
-    m = ic.layer_moments(ic.he_normal, [64] * 5, "relu", networks=400, batch=8, backward=True,
-                         dtype=dtype, rng=11)
-    assert np.asarray(m.pre.value).dtype == np.float64  # accumulation stays float64
-    assert m.pre.n == 400 and len(m.pre) == 4
-    ic.check(m.pre, 2.0, wrong=1.0, name="He pre-activation second moment")
-    ic.check(m.post, 1.0, wrong=0.5, name="He post-activation second moment")
-    # gradient wrt x_(L-1): the output gradient is independent of the last layer, so n_L/n_(L-1) = 1
-    ic.check(m.grad[-1], 1.0, wrong=0.5, name="He last-layer gradient second moment")
-
-
-def test_layer_moments_streams_networks_in_chunks():
-    seen = []
-
-    def init(shape, rng=None, copies=None, dtype=np.float64):
-        seen.append(copies)
-        return ic.he_normal(shape, rng=rng, copies=copies, dtype=dtype)
-
-    ic.layer_moments(init, [8, 8, 8], networks=40, chunk=16, rng=2)
-    assert seen == [16, 16, 16, 16, 8, 8]
-
-
 def test_false_alarm_rate_is_student_t_and_tends_to_the_normal_tail():
     from statistics import NormalDist
     normal = 2 * (1 - NormalDist().cdf(ic.K))
     assert montecarlo.false_alarm_rate(10**7) == pytest.approx(normal, rel=1e-3)
     assert montecarlo.false_alarm_rate(16) > 1e4 * normal  # few networks: far above the nominal rate
     assert montecarlo.false_alarm_rate(100, count=10) == pytest.approx(10 * montecarlo.false_alarm_rate(100))
-
-
-def test_backward_chunks_shrink_to_keep_memory_bounded(monkeypatch):
-    from initcore import propagation
-    seen = []
-
-    def init(shape, rng=None, copies=None, dtype=np.float64):
-        seen.append(copies)
-        return ic.he_normal(shape, rng=rng, copies=copies, dtype=dtype)
-
-    per_network = 8 * 2 * 16 * (16 + 4)  # float64 weights and slopes of two 16x16 layers, batch 4
-    monkeypatch.setattr(propagation, "CHUNK_BYTES", 3 * per_network)
-    m = ic.layer_moments(init, [16, 16, 16], networks=7, batch=4, chunk=16, backward=True, rng=1)
-    assert seen[::2] == [3, 3, 1] and m.grad.n == 7
 
 
 def test_underpowered_check_warns_outside_the_test_suite_and_names_the_layer(monkeypatch, capsys):

@@ -209,3 +209,22 @@ def test_bad_input_raises_a_clear_value_error(call, message):
 def test_bad_input_names_the_argument(call, words):
     with pytest.raises(ValueError, match=words):
         call()
+
+
+def test_standard_uniform_and_scaled():
+    w = ic.standard_uniform((200, 400), rng=1)
+    assert np.max(np.abs(w)) <= 1 / np.sqrt(400) and np.var(w) * 400 == pytest.approx(1 / 3, rel=0.02)
+    doubled = ic.scaled(ic.he_normal, 2.0)
+    assert np.allclose(doubled((4, 4), rng=2), 2 * ic.he_normal((4, 4), rng=2))
+    with pytest.raises(ValueError, match="factor must be a positive number"):
+        ic.scaled(ic.he_normal, 0)
+
+
+def test_every_initializer_follows_the_contract():
+    for init in (ic.he_normal, ic.he_uniform, ic.glorot_normal, ic.glorot_uniform, ic.lecun_normal,
+                 ic.lecun_uniform, ic.orthogonal, ic.identity, ic.standard_uniform, ic.scaled_normal(2.0),
+                 ic.scaled(ic.orthogonal, 0.5)):
+        one = init((3, 5), rng=1, copies=None, dtype=np.float32)
+        many = init((3, 5), rng=1, copies=4, dtype=np.float64)
+        assert one.shape == (3, 5) and one.dtype == np.float32, init
+        assert many.shape == (4, 3, 5) and many.dtype == np.float64, init

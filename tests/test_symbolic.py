@@ -18,11 +18,16 @@ def test_halves_give_the_kinked_moments_and_agree_with_the_whole_line():
     assert halves(x**2, x, sigma) == sigma**2
     # the same moments from the two pieces written out
     a = sp.Symbol("a", positive=True)
-    parts = symbolic.gaussian_expectation_of_halves
-    assert parts(x**2, 0, x, sigma) == sigma**2 / 2
-    assert sp.simplify(parts(x**2, (a * x) ** 2, x, sigma) - (1 + a**2) / 2 * sigma**2) == 0
+    assert halves(x**2, x, sigma, negative=0) == sigma**2 / 2
+    assert sp.simplify(halves(x**2, x, sigma, negative=(a * x) ** 2) - (1 + a**2) / 2 * sigma**2) == 0
 
 
 def test_uniform_variance():
     a = sp.Symbol("a", positive=True)
     assert symbolic.variance(symbolic.uniform_expectation, x, x, -a, a) == a**2 / 3
+
+
+def test_expect_independent_replaces_monomials_by_moments():
+    w, x, v, q = sp.symbols("w x v q")
+    moments = {w: lambda k: {1: 0, 2: v}.get(k, 0), x: lambda k: {1: 0, 2: q}.get(k, 0)}
+    assert sp.expand(symbolic.expect_independent((w * x + w) ** 2, moments)) == v * q + v
