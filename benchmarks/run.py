@@ -13,13 +13,14 @@ Prints a table, then one ``name: value`` line per figure:
 - ``memory_growth_100x``: peak traced memory (tracemalloc, in a fresh subprocess) with 100x more
   samples divided by the peak at 1x, the worse of ``sample_mean`` and ``layer_moments``
   (the engine streams in chunks; target <= 1.2);
-- ``notebook_seconds[<path>]``: each notebook's execution time inside the suite (kernel start
-  included), ``suite_seconds``: the whole ``pytest`` run on one core (``-n 0``),
-  ``suite_floor_seconds``: the same number of notebooks that only import numpy, sympy,
-  matplotlib and initcore, ``suite_over_floor`` (target <= 2.5; also in CPU seconds, which other
-  processes on a shared machine disturb less), ``suite_xdist2_seconds``: the suite under
-  ``pytest -n 2 --dist loadscope`` (the default set in pyproject.toml), and
-  ``suite_xdist2_over_floor_xdist2``: that run over the floor run the same way.
+- ``notebook_suite_over_floor`` (the speed target, <= 2.5): the notebook suite, ``pytest -n 2
+  book/``, against as many notebooks that only import numpy, sympy, matplotlib and initcore, run
+  the same way (``--workers`` to change the worker count for both); ``notebook_seconds[<path>]``:
+  each notebook's time inside the suite;
+- ``browser_over_floor``: the browser test (``pytest tests/browser``, the site already built)
+  against headless Chromium loading as many bare local pages;
+- ``student_over_floor``: the student edition (notebooks and HTML) against the public book's HTML
+  build without execution.
 
 The machine may be shared: the Monte Carlo figures compare CPU time (best of interleaved
 repeats, BLAS on one thread, ``--blas-threads`` to change), which other processes barely disturb;
@@ -48,12 +49,14 @@ def _parse():
     p.add_argument("--skip-mc", action="store_true", help="skip the Monte Carlo overhead ratio")
     p.add_argument("--skip-memory", action="store_true", help="skip the memory growth measurement")
     p.add_argument("--skip-suite", action="store_true", help="skip the notebook suite timings")
-    p.add_argument("--skip-xdist", action="store_true", help="skip the pytest -n 2 run")
     p.add_argument("--skip-floor", action="store_true", help="skip the floor run of import-only notebooks")
+    p.add_argument("--skip-browser", action="store_true", help="skip the browser test and its floor")
+    p.add_argument("--skip-student", action="store_true", help="skip the student edition's build and its floor")
+    p.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the suite and its floor (default 2)")
     p.add_argument("--blas-threads", default="1",
                    help="BLAS threads in the Monte Carlo comparison (default 1; 'auto' leaves it alone)")
     p.add_argument("--suite-path", action="append", default=[],
-                   help="run the suite on these paths only (repeatable; default: the whole pytest run)")
+                   help="run the notebook suite on these paths only (repeatable; default: book/)")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return p.parse_args()
 
@@ -215,61 +218,116 @@ def floor_suite(count):
     return tmp
 
 
+def _bare_notebooks_floor(pytest, count, workers):
+    """Wall and CPU seconds of ``count`` import-only notebooks under nbval with ``workers`` workers."""
+    tmp = floor_suite(count)
+    try:
+        wall, cpu, _, _, proc = run_pytest(
+            pytest + ["-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp), "-n", str(workers), "--dist", "loadscope",
+                      str(tmp)], tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return wall, cpu, proc.returncode
+
+
 def suite(args, rows, figures):
-    nbs = notebooks()
+    """The decided target: the notebook suite (``pytest book/``) against the same number of
+    import-only notebooks, at the same worker count (2, the default of pyproject.toml)."""
     pytest = [sys.executable, "-m", "pytest"]
-    # serial first (-n 0 overrides the -n 2 of pyproject.toml), then the floor, then -n 2
-    wall, cpu, per_file, failed, proc = run_pytest(pytest + ["-n", "0"] + args.suite_path, ROOT)
+    paths = args.suite_path or ["book"]
+    workers = args.workers
+    wall, cpu, per_file, failed, proc = run_pytest(pytest + ["-n", str(workers), "--dist", "loadscope"] + paths,
+                                                   ROOT)
     slowest = per_file.pop("__slowest__")
-    figures["suite_seconds"] = wall
-    figures["suite_cpu_seconds"] = cpu
-    nbs = [p for p in nbs if str(p.relative_to(ROOT)) in per_file]  # the notebooks this run executed
-    rows.append((f"pytest {' '.join(args.suite_path) or '(whole suite)'}: {len(nbs)} notebooks", f"{wall:.1f} s",
+    nbs = [p for p in notebooks() if str(p.relative_to(ROOT)) in per_file]
+    figures["notebook_suite_seconds"] = wall
+    figures["notebook_suite_cpu_seconds"] = cpu
+    rows.append((f"pytest -n {workers} {' '.join(paths)}: {len(nbs)} notebooks", f"{wall:.1f} s",
                  f"CPU {cpu:.1f} s, exit code {proc.returncode}" + (f", failed: {' '.join(failed)}" if failed else "")))
-    book_total = 0.0
     for path in nbs:
         key = str(path.relative_to(ROOT))
-        seconds = per_file.get(key)
-        if seconds is not None:
-            book_total += seconds
-            figures[f"notebook_seconds[{key}]"] = seconds
-            rows.append((f"  {key}", f"{seconds:.1f} s", ""))
-    tests = sum(v for k, v in per_file.items() if not k.endswith(".ipynb") and k != "__slowest__")
-    figures["notebooks_seconds"] = book_total
-    rows.append((f"  all {len(nbs)} notebooks", f"{book_total:.1f} s", ""))
-    rows.append(("  tests/ (unit, student edition, browser)", f"{tests:.1f} s", ""))
-    for seconds, item in slowest:
-        rows.append((f"  slow: {item}", f"{seconds:.1f} s", ""))
-    tmp = floor_suite(len(nbs)) if not args.skip_floor and nbs else None
-    if tmp is not None:
-        floor, floor_cpu, _, _, fproc = run_pytest(
-            pytest + ["-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp), str(tmp)], tmp)
-        figures["suite_floor_seconds"] = floor
-        figures["suite_floor_cpu_seconds"] = floor_cpu
-        figures["suite_over_floor"] = wall / floor
-        figures["suite_over_floor_cpu"] = cpu / floor_cpu
-        figures["notebooks_over_floor"] = book_total / floor
-        rows.append((f"floor: {len(nbs)} import-only notebooks", f"{floor:.1f} s",
-                     f"CPU {floor_cpu:.1f} s; suite / floor = {wall / floor:.2f} (wall), {cpu / floor_cpu:.2f} (CPU); "
-                     f"notebooks alone / floor = {book_total / floor:.2f}"
-                     + ("" if fproc.returncode == 0 else " (floor run failed)")))
-    if not args.skip_xdist:
-        wall2, cpu2, _, failed2, proc2 = run_pytest(pytest + ["-n", "2", "--dist", "loadscope"] + args.suite_path, ROOT)
-        figures["suite_xdist2_seconds"] = wall2
-        figures["suite_xdist2_cpu_seconds"] = cpu2
-        rows.append(("pytest -n 2 --dist loadscope", f"{wall2:.1f} s",
-                     f"CPU {cpu2:.1f} s, speedup {wall / wall2:.2f}x, exit code {proc2.returncode}"
-                     + (f", failed: {' '.join(failed2)}" if failed2 else "")))
-        if tmp is not None:
-            floor2, _, _, _, _ = run_pytest(
-                pytest + ["-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp), "-n", "2", "--dist", "loadscope",
-                          str(tmp)], tmp)
-            figures["suite_floor_xdist2_seconds"] = floor2
-            figures["suite_xdist2_over_floor_xdist2"] = wall2 / floor2
-            rows.append(("floor under pytest -n 2 --dist loadscope", f"{floor2:.1f} s",
-                         f"suite / floor, both on two workers = {wall2 / floor2:.2f}"))
-    if tmp is not None:
-        shutil.rmtree(tmp, ignore_errors=True)
+        figures[f"notebook_seconds[{key}]"] = per_file[key]
+        rows.append((f"  {key}", f"{per_file[key]:.1f} s", "kernel start included, on one worker"))
+    for seconds, item in slowest[:4]:
+        rows.append((f"  slow cell: {item}", f"{seconds:.1f} s", ""))
+    if not args.skip_floor and nbs:
+        floor, floor_cpu, code = _bare_notebooks_floor(pytest, len(nbs), workers)
+        figures["notebook_floor_seconds"] = floor
+        figures["notebook_suite_over_floor"] = wall / floor
+        figures["notebook_suite_over_floor_cpu"] = cpu / floor_cpu
+        rows.append((f"floor: {len(nbs)} import-only notebooks, -n {workers}", f"{floor:.1f} s",
+                     f"CPU {floor_cpu:.1f} s; notebook suite / floor = {wall / floor:.2f} (target <= 2.5), "
+                     f"{cpu / floor_cpu:.2f} in CPU" + ("" if code == 0 else " (floor run failed)")))
+
+
+def browser(args, rows, figures):
+    """The browser test against its own floor: Chromium loading the same number of bare pages."""
+    from tools.book import docnames
+
+    pytest = [sys.executable, "-m", "pytest"]
+    wall, cpu, _, failed, proc = run_pytest(pytest + ["-n", "0", "tests/browser"], ROOT)
+    pages = len(docnames())
+    floor = _bare_pages_floor(pages)
+    figures["browser_test_seconds"] = wall
+    figures["browser_floor_seconds"] = floor
+    figures["browser_over_floor"] = wall / floor
+    rows.append((f"pytest tests/browser ({pages} pages)", f"{wall:.1f} s",
+                 f"exit code {proc.returncode}" + (f", failed: {' '.join(failed)}" if failed else "")))
+    rows.append((f"floor: Chromium loads {pages} bare pages", f"{floor:.1f} s", f"browser test / floor = {wall / floor:.2f}"))
+
+
+def _bare_pages_floor(count):
+    """Seconds for headless Chromium (as the browser test starts it) to load ``count`` bare local pages."""
+    code = textwrap.dedent(f"""
+        import http.server, os, shutil, sys, tempfile, threading, time, functools
+        from pathlib import Path
+        sys.path.insert(0, {str(ROOT / "tests" / "browser")!r})
+        from conftest import CHROMIUM_ARGS
+        from playwright.sync_api import sync_playwright
+        site = Path(tempfile.mkdtemp())
+        for i in range({count}):
+            (site / f"p{{i}}.html").write_text(f"<html><body><p>page {{i}}</p></body></html>")
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        t0 = time.perf_counter()
+        with sync_playwright() as pw:
+            exe = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+            chromium = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+            page = chromium.new_context().new_page()
+            for i in range({count}):
+                page.goto(f"http://127.0.0.1:{{server.server_port}}/p{{i}}.html")
+                page.screenshot()
+            chromium.close()
+        print(time.perf_counter() - t0)
+        server.shutdown()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def student_build(args, rows, figures):
+    """The student edition's HTML build against its own floor: the same pages built without execution."""
+    from tools.student import _build_html, _copy_sources, make_student_edition
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        make_student_edition(ROOT, Path(tmp) / "edition")
+        edition = time.perf_counter() - t0
+        source = Path(tmp) / "floor"
+        source.mkdir()
+        _copy_sources(ROOT, source)
+        config = source / "_config.yml"
+        config.write_text(config.read_text().replace("execute_notebooks: cache", "execute_notebooks: \"off\""))
+        t0 = time.perf_counter()
+        _build_html(source)
+        floor = time.perf_counter() - t0
+    figures["student_build_seconds"] = edition
+    figures["student_floor_seconds"] = floor
+    figures["student_over_floor"] = edition / floor
+    rows.append(("student edition (notebooks and HTML)", f"{edition:.1f} s", ""))
+    rows.append(("floor: the public book's HTML build without execution", f"{floor:.1f} s",
+                 f"student edition / floor = {edition / floor:.2f}"))
 
 
 def main():
@@ -287,6 +345,10 @@ def main():
         env_threads = {k: os.environ.pop(k) for k in list(os.environ) if k.endswith("_NUM_THREADS")}
         try:
             suite(args, rows, figures)
+            if not args.skip_browser:
+                browser(args, rows, figures)
+            if not args.skip_student:
+                student_build(args, rows, figures)
         finally:
             os.environ.update(env_threads)
     width = max([len(r[0]) for r in rows] + [10])
