@@ -9,7 +9,7 @@ Prints a table, then one ``name: value`` line per figure:
 - ``mc_overhead_ratio_float64`` / ``mc_overhead_ratio_float32``: time of
   ``initcore.layer_moments`` through a deep ReLU network (width 512, depth 20, He normal weights,
   many independent networks) divided by a bare numpy loop doing the same draws, matrix products,
-  activations and second moments, in the same run (best of interleaved repeats; target <= 1.15);
+  activations and second moments, in the same run (best of interleaved repeats; target <= 1.10);
 - ``memory_growth_100x``: peak traced memory (tracemalloc, in a fresh subprocess) with 100x more
   samples divided by the peak at 1x, the worse of ``sample_mean`` and ``layer_moments``
   (the engine streams in chunks; target <= 1.2);
