@@ -10,7 +10,9 @@ chapters use most are built on them:
 
 - :func:`layer_moments` - per-layer second moments of pre-activations, activations, gradients;
 - :func:`layer_samples` - the values themselves, pooled, for histograms;
-- :func:`linear_recursion` - what the linear regime predicts for :func:`layer_moments`.
+- :func:`linear_recursion` - what the linear regime predicts for :func:`layer_moments`;
+- :func:`correlated_pairs` and :func:`pair_correlations` - input pairs of a given correlation and
+  the correlation of their pre-activations, layer by layer.
 
 The network: ``h_l = W_l x_(l-1) + b_l`` and ``x_l = phi(h_l)`` for ``l = 1..L``, with ``W_l`` of
 torch shape ``(n_l, n_(l-1))``; with ``linear_output=True`` the last layer has no activation
@@ -185,6 +187,38 @@ def mean_square(values):
     return np.mean(np.square(values), axis=(1, 2), dtype=np.float64)
 
 
+def correlated_pairs(c0, pairs=1):
+    """``inputs`` for :func:`forward_backward`: ``pairs`` input pairs per network with correlation exactly ``c0``.
+
+    Rows ``:pairs`` are the first inputs and rows ``pairs:`` their partners (so ``batch = 2 * pairs``);
+    every input has norm sqrt(n_0), one unit of second moment per coordinate.
+    """
+    if not -1.0 <= c0 <= 1.0:
+        raise ValueError(f"a correlation lies in [-1, 1], got {c0!r}")
+
+    def inputs(rng, c, batch, n):
+        if batch != 2 * pairs:
+            raise ValueError(f"correlated_pairs({c0}, pairs={pairs}) needs batch = {2 * pairs}, got {batch}")
+        a, b = rng.standard_normal((2, c, pairs, n))
+        e1 = a / np.linalg.norm(a, axis=-1, keepdims=True)
+        b = b - np.sum(b * e1, axis=-1, keepdims=True) * e1
+        e2 = b / np.linalg.norm(b, axis=-1, keepdims=True)
+        return np.sqrt(n) * np.concatenate([e1, c0 * e1 + np.sqrt(1 - c0**2) * e2], axis=1)
+
+    return inputs
+
+
+def pair_correlations(stack):
+    """Per network and layer: the correlation (cosine) of the pre-activations of each input pair of
+    :func:`correlated_pairs`, averaged over the pairs; shape ``(c, L)``."""
+    def correlation(h):
+        pairs = h.shape[1] // 2
+        ha, hb = h[:, :pairs], h[:, pairs:]
+        return np.mean(np.sum(ha * hb, axis=-1) / np.sqrt(np.sum(ha * ha, axis=-1) * np.sum(hb * hb, axis=-1)), axis=1)
+
+    return np.stack([correlation(h) for h in stack.pre], axis=1)
+
+
 @dataclass(frozen=True)
 class LayerMoments:
     """Per-layer second moments, each an :class:`~initcore.montecarlo.Estimate` with one value per layer.
@@ -261,5 +295,5 @@ def linear_recursion(widths, variances, q0=1.0, r_out=1.0, slope=1.0):
     return forward, backward
 
 
-__all__ = ["CHUNK_BYTES", "LayerMoments", "Stack", "forward_backward", "layer_moments", "layer_samples",
-           "linear_recursion", "mean_square", "simulate"]
+__all__ = ["CHUNK_BYTES", "LayerMoments", "Stack", "correlated_pairs", "forward_backward", "layer_moments",
+           "layer_samples", "linear_recursion", "mean_square", "pair_correlations", "simulate"]

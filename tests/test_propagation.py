@@ -101,3 +101,16 @@ def test_linear_recursion_is_the_product_of_the_per_layer_factors():
 def test_bad_input_is_refused_clearly(call, words):
     with pytest.raises(ValueError, match=words):
         call()
+
+
+def test_correlated_pairs_have_the_correlation_asked_for():
+    inputs = propagation.correlated_pairs(0.6, pairs=3)
+    x = inputs(np.random.default_rng(1), 2, 6, 50)
+    cos = np.sum(x[:, :3] * x[:, 3:], axis=-1) / np.sqrt(np.sum(x[:, :3] ** 2, axis=-1) * np.sum(x[:, 3:] ** 2, axis=-1))
+    assert np.allclose(cos, 0.6) and np.allclose(np.sum(x**2, axis=-1), 50)
+    stack = ic.forward_backward(ic.identity, [50, 50], "linear", copies=2, rng=1, batch=6, inputs=inputs)
+    assert np.allclose(propagation.pair_correlations(stack), 0.6)   # an identity layer keeps the correlation
+    with pytest.raises(ValueError, match="needs batch = 6"):
+        ic.forward_backward(ic.identity, [50, 50], copies=2, batch=4, inputs=inputs)
+    with pytest.raises(ValueError, match="correlation lies in"):
+        propagation.correlated_pairs(1.5)

@@ -27,7 +27,6 @@ from tools.book import notebooks  # noqa: E402
 
 ALLOWLIST = ROOT / "tests" / "prose_numbers_allowlist.txt"
 
-_FENCE = re.compile(r"^(```+|~~~+)\s*(\{[\w:-]+\})?.*?$", re.M)
 _NUMBER = re.compile(r"(?<![\w.\\^_{-])(?:\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?:\s*/\s*\d+(?:\.\d+)?)?(?![\w])")
 _YEAR = re.compile(r"(\(|al\.\s*|[A-Z][\w-]+,?\s+|,\s*)(?:19|20)\d\d[a-z]?(?=\W|$)")
 
