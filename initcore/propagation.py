@@ -19,6 +19,16 @@ torch shape ``(n_l, n_(l-1))``; with ``linear_output=True`` the last layer has n
 (``x_L = h_L``). Arrays put examples in rows: ``h = x @ W.T``. The gradient at the output is a
 standard normal draw (or a fixed ``grad_out``) independent of the weights, so backward moments are
 those of an injected gradient.
+
+Two options turn the same engine into the networks of modern architectures:
+
+- ``norm="layer" | "rms" | "batch"`` normalizes every activation's argument: layer and RMS
+  normalization over the units of one example, batch normalization over the examples of a batch
+  (per unit), without learned scale and shift (they are 1 and 0 at initialization);
+- ``residual=alpha`` makes a residual stream of one width ``n``: blocks of ``branch = m`` layers,
+  ``x_k = x_(k-1) + alpha_k F_k(x_(k-1))`` with the pre-activation branch
+  ``F(x) = W_m phi(N(... W_1 phi(N(x))))`` (He et al. 2016's identity mappings; ``N`` the
+  normalization, or nothing). Each layer of a branch is ``z_j = W_j phi(N(z_(j-1))) + b_j``.
 """
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +55,12 @@ class Stack:
     ``(c, batch, n_(l+1))``; ``inputs`` is ``x_0``. ``grads[l]`` is dL/dx_l, the gradient at the
     input of layer ``l+1`` (``grads[0]`` at the network's input), and ``grad_out`` the gradient
     injected at the output (``None`` without a backward pass).
+
+    With ``norm``, ``pre[l]`` is the normalized argument of the activation and ``scales[l]`` the
+    divisor that normalized it. In a residual network (``residual`` given) ``pre[l]`` is the
+    argument ``N(z)`` of layer ``l+1``'s activation and ``post[l]`` its output ``z_(l+1) = W phi(pre)
+    + b``; ``stream[k]`` is ``x_k`` (``stream[0]`` the input, ``stream[-1]`` the output, one entry
+    per block after it) and ``grads[k]`` is dL/dx_k at the input of block ``k+1``.
     """
 
     activation: activations.Activation
@@ -56,6 +72,15 @@ class Stack:
     grads: list = None
     grad_out: np.ndarray = None
     linear_output: bool = False
+    norm: str = None
+    scales: list = None
+    stream: list = None
+    alphas: list = None
+    branch: int = 1
+
+    @property
+    def residual(self):
+        return self.stream is not None
 
     @property
     def depth(self):
@@ -66,6 +91,11 @@ class Stack:
         if layer == self.depth - 1 and self.linear_output:
             return np.ones_like(self.pre[layer])
         return self.activation.df(self.pre[layer])
+
+    @property
+    def output(self):
+        """The network's output: ``x_L`` (the last entry of the stream in a residual network)."""
+        return self.stream[-1] if self.residual else self.post[-1]
 
 
 def _check_widths(widths):
@@ -114,8 +144,74 @@ def _inputs(inputs, copies, batch, width, gen, dtype):
     return x
 
 
+NORMS = ("layer", "rms", "batch")
+
+#: Added to the mean square before the square root in every normalization, as PyTorch's default.
+NORM_EPS = 1e-5
+
+
+def _norm_axis(norm):
+    return 1 if norm == "batch" else -1
+
+
+def normalize(z, norm):
+    """``(N(z), scale)``: ``z`` normalized as ``norm`` says (``None``: ``z`` itself, scale ``None``).
+
+    ``"layer"`` centres and scales each example over its units, ``"rms"`` only scales it (RMSNorm),
+    ``"batch"`` centres and scales each unit over the examples of the batch (axis 1 of a stack).
+    The scale is ``sqrt(mean square + NORM_EPS)``.
+    """
+    if norm is None:
+        return z, None
+    axis = _norm_axis(norm)
+    if norm != "rms":
+        z = z - np.mean(z, axis=axis, keepdims=True)
+    scale = np.sqrt(np.mean(np.square(z), axis=axis, keepdims=True) + NORM_EPS)
+    return z / scale, scale
+
+
+def normalize_backward(g, u, scale, norm):
+    """The gradient with respect to ``z`` of a normalization ``u = N(z)``, given ``g = dL/du``.
+
+    Exact with the ``NORM_EPS`` term: ``(g - mean(g) - u mean(g u)) / scale`` (no ``mean(g)`` for
+    RMS), the means over the normalized axis.
+    """
+    if norm is None:
+        return g
+    axis = _norm_axis(norm)
+    out = g - u * np.mean(g * u, axis=axis, keepdims=True)
+    if norm != "rms":
+        out -= np.mean(g, axis=axis, keepdims=True)
+    return out / scale
+
+
+def _check_norm(norm):
+    if norm is not None and norm not in NORMS:
+        raise ValueError(f"norm must be None or one of {NORMS}, got {norm!r}")
+    return norm
+
+
+def _alphas(residual, widths, branch):
+    """The branch scale of every block, after checking that the network can be residual."""
+    if isinstance(branch, bool) or not isinstance(branch, (int, np.integer)) or branch < 1:
+        raise ValueError(f"branch (layers per residual block) must be a positive integer, got {branch!r}")
+    depth = len(widths) - 1
+    if len(set(widths)) != 1:
+        raise ValueError(f"a residual network keeps one width for its stream: widths must all be equal, "
+                         f"got {widths!r}")
+    if depth % branch:
+        raise ValueError(f"{depth} layers do not split into blocks of branch={branch} layers")
+    blocks = depth // branch
+    alphas = [residual] * blocks if isinstance(residual, Real) else list(residual)
+    if len(alphas) != blocks or not all(isinstance(a, Real) and not isinstance(a, bool) for a in alphas):
+        raise ValueError(f"residual must be one branch scale alpha or a list of {blocks} of them (one per block), "
+                         f"got {residual!r}")
+    return [float(a) for a in alphas]
+
+
 def forward_backward(init, widths, activation="relu", *, copies, rng=None, batch=16, inputs=None, bias=None,
-                     backward=False, grad_out=None, linear_output=False, dtype=np.float64):
+                     backward=False, grad_out=None, linear_output=False, dtype=np.float64, norm=None,
+                     residual=None, branch=1):
     """``copies`` independent networks, one forward pass (and one backward pass): a :class:`Stack`.
 
     ``init`` draws the weights, ``init(shape, rng=..., copies=c, dtype=...)`` as every initializer
@@ -125,35 +221,82 @@ def forward_backward(init, widths, activation="relu", *, copies, rng=None, batch
     ``batch`` rows shared by every network, or ``inputs(rng, c, batch, n_0)``. ``bias``: ``None``,
     a standard deviation ``sigma_b`` (independent ``N(0, sigma_b^2)`` per unit and network), or an
     initializer of shape ``(n,)``. ``grad_out``: the gradient injected at the output (standard
-    normal when ``None``).
+    normal when ``None``). ``norm``: ``None``, ``"layer"``, ``"rms"`` or ``"batch"``, applied to
+    every activation's argument. ``residual``: ``None`` for a plain network, or the branch scale
+    alpha (one number, or one per block) of a residual network with ``branch`` layers per block
+    (see the module's docstring).
     """
     phi = activations.get(activation)
     widths = _check_widths(widths)
+    norm = _check_norm(norm)
     depth = len(widths) - 1
     inits = _initializers(init, depth)
+    alphas = None if residual is None else _alphas(residual, widths, branch)
+    if alphas is not None and linear_output:
+        raise ValueError("linear_output applies to a plain network; a residual branch already ends linearly")
     gen = as_generator(rng)
     x = _inputs(inputs, copies, batch, widths[0], gen, dtype)
-    stack = Stack(phi, x, [], [], [], [], linear_output=linear_output)
+    stack = Stack(phi, x, [], [], [], [], linear_output=linear_output, norm=norm, scales=[],
+                  stream=None if alphas is None else [x], alphas=alphas, branch=branch)
+    z = x
     for layer in range(depth):
         w = inits[layer]((widths[layer + 1], widths[layer]), rng=gen, copies=copies, dtype=dtype)
         b = _bias(bias, widths[layer + 1], copies, gen, dtype)
-        h = np.matmul(x, np.swapaxes(w, -1, -2))
-        if b is not None:
-            h += b
-        x = h if (linear_output and layer == depth - 1) else phi.f(h)
         stack.weights.append(w)
         stack.biases.append(b)
+        if alphas is None:                        # h = N(W x + b), x = phi(h)
+            h, scale = normalize(_affine(x, w, b), norm)
+            x = h if (linear_output and layer == depth - 1) else phi.f(h)
+            stack.post.append(x)
+        else:                                     # z = W phi(N(z)) + b inside a branch
+            h, scale = normalize(z, norm)
+            z = _affine(phi.f(h), w, b)
+            stack.post.append(z)
+            if (layer + 1) % branch == 0:
+                x = x + alphas[layer // branch] * z
+                stack.stream.append(x)
+                z = x
         stack.pre.append(h)
-        stack.post.append(x)
+        stack.scales.append(scale)
     if backward:
         g = (gen.standard_normal(x.shape, dtype=dtype) if grad_out is None
              else np.broadcast_to(np.asarray(grad_out, dtype=dtype), x.shape))
         stack.grad_out = g
-        stack.grads = [None] * depth
-        for layer in reversed(range(depth)):
-            g = np.matmul(g * stack.slope(layer), stack.weights[layer])
-            stack.grads[layer] = g
+        stack.grads = _backward(stack, g)
     return stack
+
+
+def _affine(x, w, b):
+    h = np.matmul(x, np.swapaxes(w, -1, -2))
+    if b is not None:
+        h += b
+    return h
+
+
+def _through_layer(stack, layer, g):
+    """dL/d(input of layer ``layer + 1``) from ``g`` = dL/d(its output)."""
+    if stack.residual:                            # z_out = W phi(N(z_in)) + b
+        g = np.matmul(g, stack.weights[layer]) * stack.slope(layer)
+        return normalize_backward(g, stack.pre[layer], stack.scales[layer], stack.norm)
+    g = normalize_backward(g * stack.slope(layer), stack.pre[layer], stack.scales[layer], stack.norm)
+    return np.matmul(g, stack.weights[layer])
+
+
+def _backward(stack, g):
+    """Every layer's (plain) or block's (residual) input gradient, from ``g`` at the output."""
+    if not stack.residual:
+        grads = [None] * stack.depth
+        for layer in reversed(range(stack.depth)):
+            g = grads[layer] = _through_layer(stack, layer, g)
+        return grads
+    m = stack.branch
+    grads = [None] * len(stack.alphas)
+    for block in reversed(range(len(stack.alphas))):
+        gz = stack.alphas[block] * g
+        for layer in reversed(range(block * m, (block + 1) * m)):
+            gz = _through_layer(stack, layer, gz)
+        g = grads[block] = g + gz
+    return grads
 
 
 def _bytes_per_network(widths, batch, backward, dtype):
@@ -225,12 +368,16 @@ class LayerMoments:
 
     ``pre[l]``: mean of h_(l+1)^2 over units and inputs; ``post[l]``: the same for
     x_(l+1) = phi(h_(l+1)); ``grad[l]``: mean of (dL/dx_l)^2 for x_0 (the input) up to x_(L-1)
-    (``None`` without ``backward``).
+    (``None`` without ``backward``). In a residual network (see :class:`Stack`) ``pre`` and
+    ``post`` are those of the branch layers, ``stream[k]`` is the mean of x_k^2 for k = 0..K (the
+    input, then after every block) and ``grad[k]`` the mean of (dL/dx_k)^2 at the input of block
+    ``k+1``.
     """
 
     pre: Estimate
     post: Estimate
     grad: Estimate = None
+    stream: Estimate = None
 
 
 def layer_moments(init, widths, activation="relu", *, networks=200, batch=16, backward=False, chunk=16,
@@ -238,20 +385,27 @@ def layer_moments(init, widths, activation="relu", *, networks=200, batch=16, ba
     """Second moments layer by layer over ``networks`` independent networks (:func:`simulate`).
 
     Takes the arguments of :func:`forward_backward` (``inputs``, ``bias``, ``grad_out``,
-    ``linear_output``) and returns :class:`LayerMoments`.
+    ``linear_output``, ``norm``, ``residual``, ``branch``) and returns :class:`LayerMoments`.
     """
+    names = ["pre", "post"] + (["grad"] if backward else []) + (["stream"] if options.get("residual") is not None else [])
+    sizes = {}
+
     def statistic(stack):
-        parts = [[mean_square(h) for h in stack.pre], [mean_square(x) for x in stack.post]]
-        if backward:
-            parts.append([mean_square(g) for g in stack.grads])
-        return np.concatenate([np.stack(p, axis=1) for p in parts], axis=1)
+        parts = {"pre": stack.pre, "post": stack.post, "grad": stack.grads, "stream": stack.stream}
+        columns = []
+        for name in names:
+            sizes[name] = len(parts[name])
+            columns.append(np.stack([mean_square(v) for v in parts[name]], axis=1))
+        return np.concatenate(columns, axis=1)
 
     est = simulate(statistic, init, widths, activation, networks=networks, chunk=chunk, rng=rng, batch=batch,
                    backward=backward, dtype=dtype, **options)
-    depth = len(widths) - 1
-    parts = [Estimate(est.value[i * depth:(i + 1) * depth], est.se[i * depth:(i + 1) * depth], est.n)
-             for i in range(3 if backward else 2)]
-    return LayerMoments(*parts)
+    out, start = {}, 0
+    for name in names:
+        stop = start + sizes[name]
+        out[name] = Estimate(est.value[start:stop], est.se[start:stop], est.n)
+        start = stop
+    return LayerMoments(**out)
 
 
 def layer_samples(init, widths, activation="tanh", *, networks=4, batch=64, rng=None, dtype=np.float64,
@@ -295,5 +449,6 @@ def linear_recursion(widths, variances, q0=1.0, r_out=1.0, slope=1.0):
     return forward, backward
 
 
-__all__ = ["CHUNK_BYTES", "LayerMoments", "Stack", "correlated_pairs", "forward_backward", "layer_moments",
-           "layer_samples", "linear_recursion", "mean_square", "pair_correlations", "simulate"]
+__all__ = ["CHUNK_BYTES", "LayerMoments", "NORMS", "NORM_EPS", "Stack", "correlated_pairs", "forward_backward",
+           "layer_moments", "layer_samples", "linear_recursion", "mean_square", "normalize", "normalize_backward",
+           "pair_correlations", "simulate"]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import initcore as ic
+from initcore.propagation import forward_backward
 from initcore import propagation
 
 
@@ -114,3 +115,80 @@ def test_correlated_pairs_have_the_correlation_asked_for():
         ic.forward_backward(ic.identity, [50, 50], copies=2, batch=4, inputs=inputs)
     with pytest.raises(ValueError, match="correlation lies in"):
         propagation.correlated_pairs(1.5)
+
+
+# --- normalization and residual blocks ---------------------------------------------------------
+
+def _numeric_input_gradient(widths, options, x, g, eps=1e-6):
+    """dL/dx_0 of L = sum(output * g) by central differences, for one network (copies=1, rng=1)."""
+    num = np.zeros_like(x)
+    for index in np.ndindex(*x.shape):
+        for sign in (1, -1):
+            moved = x.copy()
+            moved[index] += sign * eps
+            stack = forward_backward(ic.he_normal, widths, "tanh", copies=1, rng=1, batch=x.shape[0], inputs=moved,
+                                     **options)
+            num[index] += sign * np.sum(stack.output * g) / (2 * eps)
+    return num
+
+
+@pytest.mark.parametrize("widths, options", [
+    ([5, 7, 6, 4], {"norm": "layer"}),
+    ([5, 7, 6, 4], {"norm": "rms"}),
+    ([5, 7, 6, 4], {"norm": "batch", "bias": 0.1}),
+    ([6] * 5, {"residual": 0.5, "branch": 2, "norm": "layer"}),
+    ([6] * 4, {"residual": [0.3, 0.7, 1.0]}),
+    ([6] * 4, {"residual": 0.2, "norm": "batch", "bias": 0.1}),
+])
+def test_backward_is_the_exact_input_gradient(widths, options):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, widths[0]))
+    g = rng.standard_normal((1, 4, widths[-1]))
+    stack = forward_backward(ic.he_normal, widths, "tanh", copies=1, rng=1, batch=4, inputs=x, backward=True,
+                             grad_out=g, **options)
+    np.testing.assert_allclose(stack.grads[0][0], _numeric_input_gradient(widths, options, x, g), atol=1e-7)
+
+
+@pytest.mark.parametrize("norm, axis", [("layer", -1), ("rms", -1), ("batch", 1)])
+def test_normalized_arguments_have_unit_mean_square(norm, axis):
+    stack = forward_backward(ic.scaled_normal(9.0), [32, 32, 32], "tanh", copies=3, rng=0, batch=8, norm=norm)
+    for h in stack.pre:
+        np.testing.assert_allclose(np.mean(h**2, axis=axis), 1.0, rtol=1e-3)
+        if norm != "rms":
+            np.testing.assert_allclose(np.mean(h, axis=axis), 0.0, atol=1e-12)
+
+
+def test_residual_stream_adds_scaled_branches():
+    stack = forward_backward(ic.he_normal, [8] * 5, "relu", copies=2, rng=0, batch=3, residual=[0.5, 0.25], branch=2)
+    assert len(stack.stream) == 3 and stack.residual
+    np.testing.assert_array_equal(stack.stream[1], stack.stream[0] + 0.5 * stack.post[1])
+    np.testing.assert_array_equal(stack.stream[2], stack.stream[1] + 0.25 * stack.post[3])
+    np.testing.assert_array_equal(stack.post[0], stack.pre[0].clip(0) @ np.swapaxes(stack.weights[0], -1, -2))
+    np.testing.assert_array_equal(stack.output, stack.stream[-1])
+
+
+def test_zero_branch_scale_is_the_identity_both_ways():
+    stack = forward_backward(ic.he_normal, [8] * 4, "relu", copies=2, rng=0, batch=3, residual=0.0, backward=True)
+    np.testing.assert_array_equal(stack.output, stack.inputs)
+    np.testing.assert_array_equal(stack.grads[0], stack.grad_out)
+
+
+def test_layer_moments_of_a_residual_network_report_the_stream():
+    moments = ic.layer_moments(ic.he_normal, [16] * 5, "relu", networks=4, backward=True, residual=0.5, branch=2)
+    assert moments.stream.value.shape == (3,) and moments.grad.value.shape == (2,)
+    assert moments.pre.value.shape == (4,)
+    assert ic.layer_moments(ic.he_normal, [16] * 3, networks=2).stream is None
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"norm": "group"}, "norm must be"),
+    ({"residual": 0.5, "widths": [4, 8, 8]}, "one width"),
+    ({"residual": 0.5, "branch": 2, "widths": [4] * 4}, "blocks of branch=2"),
+    ({"residual": [0.5], "widths": [4] * 3}, "one branch scale"),
+    ({"residual": 0.5, "branch": 0}, "positive integer"),
+    ({"residual": 0.5, "linear_output": True}, "linear_output"),
+])
+def test_bad_residual_or_norm_options_say_what_to_fix(options, message):
+    widths = options.pop("widths", [4] * 3)
+    with pytest.raises(ValueError, match=message):
+        forward_backward(ic.he_normal, widths, copies=1, **options)
