@@ -234,6 +234,28 @@ def _stack(weights, biases, x, y):
     return weights, biases, x, y
 
 
+def teacher_task(n_in, n_data, teacher_width, rng=None):
+    """A regression task to train on: inputs and the standardized outputs of a random teacher.
+
+    ``x`` holds ``n_data`` standard normal inputs of ``n_in`` features; the teacher is a tanh
+    network with one hidden layer of ``teacher_width`` units and LeCun-scaled Gaussian weights
+    (variance 1 / fan_in), and ``y`` its outputs shifted and scaled to mean 0 and variance 1, shape
+    ``(n_data, 1)``. The best constant prediction then has loss 1/2 under :func:`loss_many`.
+    Returns ``(x, y)``.
+    """
+    for name, value in (("n_in", n_in), ("n_data", n_data), ("teacher_width", teacher_width)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if n_data < 2:
+        raise ValueError(f"n_data must be at least 2 (the targets are standardized), got {n_data}")
+    gen = as_generator(rng)
+    x = gen.standard_normal((n_data, n_in))
+    teacher = MLP([gen.normal(0, 1 / np.sqrt(n_in), size=(teacher_width, n_in)),
+                   gen.normal(0, 1 / np.sqrt(teacher_width), size=(1, teacher_width))], activation="tanh")
+    y = teacher(x)
+    return x, (y - y.mean()) / y.std()
+
+
 def loss_many(weights, biases, x, y, activation="relu"):
     """The loss of every network of a stack on the data ``(x, y)``: an array of shape ``(c,)``.
 

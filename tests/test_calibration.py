@@ -69,3 +69,14 @@ def test_check_bound_never_falls_below_students_t():
             assert montecarlo.check_bound(n, family) >= montecarlo.bound_for(n)
     with pytest.raises(ValueError, match="unknown check family"):
         montecarlo.check_bound(100, "moments")
+
+
+def test_the_training_family_is_the_stored_final_losses_of_its_setting():
+    from tools.calibrate import TRAINING_SETTING
+
+    stored = calibration.training_losses()
+    assert stored["setting"] == TRAINING_SETTING
+    values = np.asarray(stored["values"])
+    assert values.size == TRAINING_SETTING["networks"]
+    assert np.all((values >= 0) & (values <= 0.5 + 1e-6))      # capped at the constant prediction's loss
+    assert set(np.unique(calibration.pool("training", size=4096, rng=0))) <= set(values)

@@ -4,7 +4,7 @@ loss_many, on a stack of networks, reproduce MLP.train and MLP.loss network by n
 import numpy as np
 import pytest
 
-from initcore import activations, schemes
+from initcore import activations, network, schemes
 from initcore.network import MLP, loss_many, train_many
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "linear", "softsign", "elu", "selu"]
@@ -283,3 +283,14 @@ def test_train_many_rejects_bad_input():
         train_many(weights, biases, x, y[:, 0])
     with pytest.raises(ValueError, match="do not fit"):
         train_many(weights, biases, x[:, :3], y)
+
+
+def test_teacher_task_gives_standardized_targets_and_checks_its_sizes():
+    x, y = network.teacher_task(4, 64, 8, rng=0)
+    assert x.shape == (64, 4) and y.shape == (64, 1)
+    assert abs(y.mean()) < 1e-12 and abs(y.std() - 1) < 1e-12
+    np.testing.assert_array_equal(network.teacher_task(4, 64, 8, rng=0)[1], y)
+    with pytest.raises(ValueError, match="teacher_width must be a positive integer"):
+        network.teacher_task(4, 64, 0)
+    with pytest.raises(ValueError, match="n_data must be at least 2"):
+        network.teacher_task(4, 1, 3)
