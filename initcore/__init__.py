@@ -12,12 +12,16 @@ by topic:
 - :mod:`~initcore.spectra` - spectra of deep linear and recurrent maps;
 - :mod:`~initcore.fluctuations` - finite-width fluctuations of squared norms;
 - :mod:`~initcore.network` - a numpy MLP to train;
+- :mod:`~initcore.convolution`, :mod:`~initcore.attention`, :mod:`~initcore.parametrizations`,
+  :mod:`~initcore.data_dependent`, :mod:`~initcore.recurrent` - convolutions, attention and
+  transformer blocks, standard/NTK/muP parametrizations, LSUV, the LSTM cell's memory;
 - :mod:`~initcore.montecarlo`, :mod:`~initcore.calibration` - estimates, checks, measured bounds;
 - :mod:`~initcore.feedback`, :mod:`~initcore.gluing`, :mod:`~initcore.plots`,
   :mod:`~initcore.launch`, :mod:`~initcore.seeding` - answers, prose numbers, figures, the first
   cell, random draws.
 """
-from . import activations, feedback, montecarlo, network, plots, propagation, schemes, seeding, symbolic
+from . import (activations, attention, convolution, data_dependent, feedback, montecarlo, network, parametrizations, plots,
+               propagation, recurrent, schemes, seeding, symbolic)
 from .activations import Activation
 from .feedback import check_answer
 from .gluing import glue
@@ -48,7 +52,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "Estimate", "Initializer", "K", "LayerMoments", "MLP", "Stack", "TRUNCATED_NORMAL_STD",
-    "activations", "as_generator", "check", "check_answer", "compare", "current_seed", "expect_rejection",
+    "activations", "as_generator", "attention", "convolution", "data_dependent", "parametrizations", "recurrent", "check", "check_answer", "compare", "current_seed", "expect_rejection",
     "fans", "feedback", "forward_backward", "gain", "glue", "glorot_normal", "glorot_uniform", "he_normal",
     "he_uniform", "identity", "layer_moments", "lecun_normal", "lecun_uniform", "montecarlo", "network",
     "orthogonal", "over_networks", "plots", "propagation", "sample_mean", "scaled", "scaled_normal", "schemes",

@@ -84,3 +84,67 @@ def get(activation, param=None):
         raise ValueError(f"unknown activation {activation!r}: use one of {NAMES}")
     factory = _FACTORIES[activation]
     return factory() if param is None else factory(param)
+
+
+# ---------------------------------------------------------------------------------------------
+# Smooth rectifiers of recent architectures: GELU (Hendrycks & Gimpel 2016), SiLU / Swish-1
+# (Elfwing et al. 2018; Ramachandran et al. 2017) and Mish (Misra 2019). Each is x times a gate
+# that rises from 0 to 1, so each behaves like the ReLU for large |x| and like x/2 (GELU, SiLU) or
+# x tanh(log 2) (Mish) near 0.
+
+import math as _math
+
+
+def _erf(x):
+    """erf, vectorized: scipy's (exact to rounding), imported at the first call, not with initcore
+    (it adds a tenth of a second to every chapter's start)."""
+    try:
+        from scipy.special import erf
+    except ImportError:                  # pragma: no cover - scipy comes with the book's requirements
+        erf = np.vectorize(_math.erf, otypes=[float])
+    return erf(x)
+
+
+_SQRT2 = _math.sqrt(2.0)                 # Python floats, so that float32 arrays stay float32
+_INV_SQRT_2PI = 1.0 / _math.sqrt(2.0 * _math.pi)
+
+
+def _normal_cdf(x):
+    return 0.5 * (1.0 + _erf(x / _SQRT2))
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def gelu():
+    """GELU, exact: ``x Phi(x)`` with Phi the standard normal distribution function (not the tanh
+    approximation); the derivative is ``Phi(x) + x phi(x)``."""
+    def df(x):
+        return _normal_cdf(x) + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+    return Activation("gelu", lambda x: x * _normal_cdf(x), df, lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2)
+
+
+def silu():
+    """SiLU (Swish-1): ``x sigmoid(x)``; the derivative is ``sigmoid(x) (1 + x (1 - sigmoid(x)))``."""
+    def df(x):
+        s = _sigmoid(x)
+        return s * (1 + x * (1 - s))
+
+    return Activation("silu", lambda x: x * _sigmoid(x), df, lambda x: x / (1 + sp.exp(-x)))
+
+
+def mish():
+    """Mish: ``x tanh(softplus(x))``, softplus(x) = log(1 + e^x); the derivative is
+    ``tanh(softplus(x)) + x sigmoid(x) (1 - tanh(softplus(x))^2)``."""
+    def df(x):
+        t = np.tanh(_softplus(x))
+        return t + x * _sigmoid(x) * (1 - t * t)
+
+    return Activation("mish", lambda x: x * np.tanh(_softplus(x)), df,
+                      lambda x: x * sp.tanh(sp.log(1 + sp.exp(x))))
+
+
+_FACTORIES.update({"gelu": gelu, "silu": silu, "mish": mish})
+NAMES = tuple(_FACTORIES)

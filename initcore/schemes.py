@@ -367,3 +367,75 @@ def scaled(init, factor):
 
     draw.__name__ = f"{getattr(init, '__name__', 'init')}_x{factor:g}"
     return draw
+
+
+# --- residual networks: fixed-std, zero and Fixup initializers -----------------------------------
+
+
+def normal_std(std):
+    """An initializer drawing i.i.d. N(0, std^2) whatever the shape: ``torch.nn.init.normal_(w, 0, std)``.
+
+    Unlike :func:`scaled_normal`, the standard deviation does not depend on the fan: this is GPT-2's
+    ``N(0, 0.02^2)`` for every linear layer and embedding (``normal_std(0.02)``), and its residual
+    projections' ``normal_std(0.02 / math.sqrt(2 * n_layer))``. ``std`` must be a positive finite number
+    (for all-zero weights use :func:`zeros`). The returned function follows the :class:`Initializer`
+    contract, accepts any shape (1-D too: an embedding row, a bias) and is named after its law, for
+    example ``normal_std(0.02)``.
+    """
+    if isinstance(std, bool) or not isinstance(std, Real) or not math.isfinite(std) or not std > 0:
+        raise ValueError(f"std must be a positive finite number (the standard deviation of every weight), "
+                         f"got {std!r}; for all-zero weights use ic.schemes.zeros")
+    std = float(std)
+
+    def init(shape, rng=None, copies=None, dtype=np.float64):
+        return normal(shape, std, rng, copies, dtype)
+
+    init.__name__ = init.__qualname__ = f"normal_std({std:g})"
+    return init
+
+
+def zeros(shape, rng=None, copies=None, dtype=np.float64):
+    """All-zero weights, as ``torch.nn.init.zeros_`` (Keras ``Zeros``).
+
+    It follows the :class:`Initializer` contract: ``rng`` is accepted and unused (nothing is random),
+    ``copies`` stacks that many zero arrays. The last layer of a residual branch initialized so
+    (Fixup, or a zero-initialized scale) makes the block the identity at initialization.
+    """
+    shape = check_shape(shape)
+    dtype = _float_dtype(dtype)
+    return np.zeros(_size(shape, copies), dtype=dtype)
+
+
+def fixup_scale(blocks, m):
+    """Fixup's factor ``blocks ** (-1 / (2 m - 2))`` for the weight layers inside a residual branch.
+
+    ``blocks`` (L) is the number of residual branches, ``m >= 2`` the number of weight layers in each
+    (Zhang, Dauphin and Ma 2019). With it, one SGD step changes the network's output by an amount
+    independent of L: each branch moves by order ``scale ** (2 m - 2)``, and there are L branches.
+    """
+    if isinstance(blocks, (bool, np.bool_)) or not isinstance(blocks, (int, np.integer)) or blocks < 1:
+        raise ValueError(f"blocks (the number of residual branches L) must be a positive integer, got {blocks!r}")
+    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 2:
+        raise ValueError(f"m (weight layers per residual branch) must be an integer >= 2, got {m!r}: Fixup's "
+                         "exponent -1/(2m-2) divides by 2m-2, and a one-layer branch has no inner layer to scale")
+    return float(blocks) ** (-1.0 / (2 * int(m) - 2))
+
+
+def fixup(blocks, m, base=None):
+    """Fixup's initializers for the ``m`` layers of one residual branch (Zhang, Dauphin and Ma 2019).
+
+    Returns a list of ``m`` initializers: the first ``m - 1`` are ``base`` (He normal by default)
+    scaled by :func:`fixup_scale` ``(blocks, m)``, the last is :func:`zeros`, so every block starts
+    as the identity. For a network of ``blocks`` branches, ``fixup(blocks, m) * blocks`` is the
+    list of one initializer per layer that :func:`initcore.forward_backward` takes (with
+    ``residual=1.0, branch=m``). Fixup's scalar multipliers (1) and biases (0) are not weights and
+    change nothing at initialization.
+    """
+    scale = fixup_scale(blocks, m)
+    if base is None:
+        base = he_normal
+    if not callable(base):
+        raise ValueError(f"base must be an initializer f(shape, rng=, copies=, dtype=), got {base!r}")
+    inner = scaled(base, scale)
+    inner.__name__ = f"{getattr(base, '__name__', 'init')}_x{scale:.4g}"
+    return [inner] * (int(m) - 1) + [zeros]

@@ -228,3 +228,82 @@ def test_every_initializer_follows_the_contract():
         many = init((3, 5), rng=1, copies=4, dtype=np.float64)
         assert one.shape == (3, 5) and one.dtype == np.float32, init
         assert many.shape == (4, 3, 5) and many.dtype == np.float64, init
+
+
+# --- residual networks: normal_std, zeros, fixup --------------------------------------------------
+
+from initcore.schemes import fixup, fixup_scale, normal_std, zeros  # noqa: E402
+
+
+@pytest.mark.parametrize("init", [normal_std(0.02), zeros, *fixup(16, 3)])
+def test_residual_initializers_follow_the_contract(init):
+    one = init((3, 5), rng=1, copies=None, dtype=np.float32)
+    many = init((3, 5), rng=1, copies=4, dtype=np.float64)
+    assert one.shape == (3, 5) and one.dtype == np.float32
+    assert many.shape == (4, 3, 5) and many.dtype == np.float64
+
+
+def test_normal_std_has_a_fixed_standard_deviation_whatever_the_fan():
+    # torch.nn.init.normal_(w, mean=0.0, std=0.02) draws N(0, 0.02^2) for every shape (GPT-2's rule);
+    # a fan-based law would give 1/fan_in, the plausible wrong variance.
+    init = normal_std(0.02)
+    assert init.__name__ == "normal_std(0.02)"
+    for shape in ((OUT, IN), (IN, OUT)):
+        est = variance_estimate(init(shape, rng=np.random.default_rng(ic.current_seed()), copies=N_DRAWS))
+        ic.check(est, 0.02**2, wrong=1 / shape[1], name=f"normal_std(0.02) variance, shape {shape}")
+    w = init((4096,), rng=3)                                          # 1-D: an embedding row or a bias
+    assert w.shape == (4096,) and abs(np.mean(w)) < 5 * 0.02 / np.sqrt(4096)
+    assert np.array_equal(init((6, 7), rng=5), ic.schemes.normal((6, 7), 0.02, 5))
+
+
+def test_zeros_is_torch_zeros_and_ignores_rng():
+    # torch.nn.init.zeros_ fills the tensor with 0 whatever its shape; no random number is drawn.
+    gen = np.random.default_rng(0)
+    state = gen.bit_generator.state
+    w = zeros((3, 4, 2), rng=gen, copies=2, dtype=np.float32)
+    assert w.shape == (2, 3, 4, 2) and w.dtype == np.float32 and not np.any(w)
+    assert gen.bit_generator.state == state
+
+
+def test_fixup_scales_inner_layers_and_zeroes_the_last():
+    inits = fixup(64, 3)
+    assert len(inits) == 3 and inits[-1] is zeros
+    assert fixup_scale(64, 3) == pytest.approx(64 ** -0.25, rel=1e-15)
+    assert fixup_scale(64, 2) == pytest.approx(64 ** -0.5, rel=1e-15)
+    L, m, s = sp.symbols("L m s", positive=True)
+    derived = sp.solve(sp.Eq(L * s ** (2 * m - 2), 1), s)[0]           # L branches, each moving by s^(2m-2)
+    assert fixup_scale(100, 4) == pytest.approx(float(derived.subs({L: 100, m: 4})), rel=1e-12)
+    est = variance_estimate(inits[0]((OUT, IN), rng=np.random.default_rng(ic.current_seed()), copies=N_DRAWS))
+    ic.check(est, 2 / IN * fixup_scale(64, 3) ** 2, wrong=2 / IN * fixup_scale(64, 2) ** 2,
+             name="fixup(64, 3) inner variance 2 L^(-1/2) / n (not the m = 2 scale)")
+    assert not np.any(inits[-1]((OUT, IN), copies=2))
+    custom = fixup(4, 2, base=ic.lecun_normal)                        # scale 4^(-1/2)
+    assert np.allclose(custom[0]((5, 5), rng=7), ic.lecun_normal((5, 5), rng=7) / 2)
+
+
+def test_fixup_networks_start_as_the_identity_in_both_directions():
+    stack = ic.forward_backward(fixup(3, 2) * 3, [8] * 7, "relu", copies=2, rng=0, batch=3, backward=True,
+                                residual=1.0, branch=2)
+    assert all(np.array_equal(x, stack.inputs) for x in stack.stream)
+    assert all(np.array_equal(g, stack.grad_out) for g in stack.grads)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: normal_std(-0.02), "std must be a positive finite number"),
+    (lambda: normal_std(0), "std must be a positive finite number"),
+    (lambda: normal_std(float("inf")), "std must be a positive finite number"),
+    (lambda: normal_std("0.02"), "std must be a positive finite number"),
+    (lambda: normal_std(True), "std must be a positive finite number"),
+    (lambda: normal_std(0.02)((0, 3)), "zero or negative dimension"),
+    (lambda: zeros((3, 3), dtype=int), "floating"),
+    (lambda: zeros((3, 3), copies=0), "copies must be"),
+    (lambda: fixup(8, 1), r"m \(weight layers per residual branch\) must be an integer >= 2"),
+    (lambda: fixup(8, 2.5), r"m \(weight layers per residual branch\) must be an integer >= 2"),
+    (lambda: fixup(0, 2), r"blocks \(the number of residual branches L\) must be a positive integer"),
+    (lambda: fixup(2.0, 2), r"blocks \(the number of residual branches L\) must be a positive integer"),
+    (lambda: fixup(4, 2, base="he_normal"), "base must be an initializer"),
+    (lambda: fixup_scale(-1, 3), "must be a positive integer"),
+])
+def test_residual_initializers_refuse_bad_input_clearly(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
