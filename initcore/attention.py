@@ -50,7 +50,7 @@ ATTENTION_ROLES = ("query", "key", "value", "output")
 MLP_ROLES = ("w1", "w2")
 ROLES = ATTENTION_ROLES + MLP_ROLES
 PLACEMENTS = ("pre", "post", None)
-#: Logit scales by name: ``"sqrt"`` is 1/sqrt(d) (Vaswani et al.), ``"mup"`` is 1/d (muP).
+#: Logit scales by name, ``"sqrt"`` for 1/sqrt(d) (Vaswani et al.) and ``"mup"`` for 1/d (muP).
 SCALES = ("sqrt", "mup")
 
 

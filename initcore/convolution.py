@@ -29,7 +29,7 @@ from . import schemes
 from .montecarlo import over_networks
 from .seeding import as_generator
 
-#: The paddings of a "same" convolution: zeros outside the image, or the image repeated (a torus).
+#: The paddings of a "same" convolution, zeros outside the image or the image repeated (a torus).
 PADDINGS = ("zeros", "circular")
 
 
@@ -338,8 +338,9 @@ def circular_singular_values(init, channels, kernel, image, depth, copies=1, rng
 
 
 def complex_gaussian_log_det_mean(channels):
-    """E[(1/c) log |det G|^2] for a c x c matrix G of i.i.d. circular complex Gaussian entries with
-    E|G_ij|^2 = 1/c: ``mean_j psi(j) - log c`` (the complex Bartlett decomposition, |R_jj|^2 ~ Gamma(j)).
+    """``E[(1/c) log |det G|^2]`` for a c x c matrix G of i.i.d. circular complex Gaussian entries with
+    ``E|G_ij|^2 = 1/c``: ``mean_j psi(j) - log c`` (the complex Bartlett decomposition,
+    ``|R_jj|^2 ~ Gamma(j)``).
     The real counterpart is :func:`initcore.spectra.gaussian_log_det_mean`."""
     c = _count(channels, "channels")
     return float(np.mean(special.digamma(np.arange(1, c + 1))) - math.log(c))

@@ -118,7 +118,7 @@ def lsuv(init, widths, activation="relu", data=None, *, measure="pre", tol=0.02,
     """Layer-sequential unit-variance initialization of ``copies`` independent networks.
 
     ``init`` draws the starting weights (an initializer ``init(shape, rng=, copies=, dtype=)``,
-    :func:`initcore.orthogonal` in the paper, or a list of one per layer); ``widths = [n_0, ...,
+    :func:`initcore.schemes.orthogonal` in the paper, or a list of one per layer); ``widths = [n_0, ...,
     n_L]``; ``activation`` a name or an :class:`~initcore.activations.Activation`. ``data``: the
     batch LSUV measures on, ``None`` (standard normal, ``batch`` rows per network), an array of
     shape ``(batch, n_0)`` shared by all networks or ``(copies, batch, n_0)``, or a function

@@ -99,7 +99,7 @@ RULES = {
 }
 PARAMETRIZATIONS = tuple(dict.fromkeys(p for p, _ in RULES))
 
-#: Where each table comes from: ``(source, table number or None)``.
+#: Where each table comes from, as ``(source, table number or None)``.
 SOURCES = {
     "sp": ("the default of the deep-learning frameworks (LeCun's variance, one learning rate)", None),
     "ntk": ("Jacot, Gabriel & Hongler (2018)", None),

@@ -94,7 +94,7 @@ class Stack:
 
     @property
     def output(self):
-        """The network's output: ``x_L`` (the last entry of the stream in a residual network)."""
+        """``x_L``, the network's output (the last entry of the stream in a residual network)."""
         return self.stream[-1] if self.residual else self.post[-1]
 
 

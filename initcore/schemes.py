@@ -427,7 +427,7 @@ def fixup(blocks, m, base=None):
     Returns a list of ``m`` initializers: the first ``m - 1`` are ``base`` (He normal by default)
     scaled by :func:`fixup_scale` ``(blocks, m)``, the last is :func:`zeros`, so every block starts
     as the identity. For a network of ``blocks`` branches, ``fixup(blocks, m) * blocks`` is the
-    list of one initializer per layer that :func:`initcore.forward_backward` takes (with
+    list of one initializer per layer that :func:`initcore.propagation.forward_backward` takes (with
     ``residual=1.0, branch=m``). Fixup's scalar multipliers (1) and biases (0) are not weights and
     change nothing at initialization.
     """
