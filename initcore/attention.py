@@ -43,6 +43,7 @@ import numpy as np
 
 from .montecarlo import over_networks
 from .propagation import normalize, normalize_backward
+from .schemes import positive_int
 from .seeding import as_generator
 
 #: The weight matrices of one block, by role.
@@ -212,12 +213,6 @@ class Transformer:
         return len(self.weights)
 
 
-def _check_count(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _initializers(init, roles):
     """One initializer per role: ``init`` itself, or a mapping with every role in ``roles``."""
     if callable(init):
@@ -264,10 +259,10 @@ def transformer(init, d, tokens, blocks, *, copies, rng=None, placement="pre", s
     ``grad_out``: the gradient at the output (standard normal if ``None``). Returns a
     :class:`Transformer`.
     """
-    d, tokens, blocks = (_check_count(d, "d (the width)"), _check_count(tokens, "tokens (T)"),
-                         _check_count(blocks, "blocks (the depth)"))
-    copies = _check_count(copies, "copies")
-    hidden = d if hidden is None else _check_count(hidden, "hidden (the MLP width)")
+    d, tokens, blocks = (positive_int(d, "d (the width)"), positive_int(tokens, "tokens (T)"),
+                         positive_int(blocks, "blocks (the depth)"))
+    copies = positive_int(copies, "copies")
+    hidden = d if hidden is None else positive_int(hidden, "hidden (the MLP width)")
     if placement not in PLACEMENTS:
         raise ValueError(f"placement must be 'pre' (pre-LN), 'post' (post-LN) or None (no LayerNorm), "
                          f"got {placement!r}")
@@ -470,7 +465,7 @@ def uniform_attention_stream(blocks, tokens, *, q0=1.0, k0=0.0, activation="relu
     """
     from . import activations, meanfield
 
-    blocks, tokens = _check_count(blocks, "blocks (the depth)"), _check_count(tokens, "tokens (T)")
+    blocks, tokens = positive_int(blocks, "blocks (the depth)"), positive_int(tokens, "tokens (T)")
     if not (q0 > 0 and 0 <= k0 <= q0):
         raise ValueError(f"need q0 > 0 and 0 <= k0 <= q0 (a correlation in [0, 1]), got q0={q0!r}, k0={k0!r}")
     phi = activations.get(activation)

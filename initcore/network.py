@@ -14,6 +14,7 @@ Both go through the same private functions below, so a stack reproduces
 import numpy as np
 
 from . import activations
+from .schemes import positive_int
 from .seeding import as_generator
 
 
@@ -244,8 +245,7 @@ def teacher_task(n_in, n_data, teacher_width, rng=None):
     Returns ``(x, y)``.
     """
     for name, value in (("n_in", n_in), ("n_data", n_data), ("teacher_width", teacher_width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     if n_data < 2:
         raise ValueError(f"n_data must be at least 2 (the targets are standardized), got {n_data}")
     gen = as_generator(rng)

@@ -41,6 +41,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import activations, schemes
+from .schemes import positive_int
 from .seeding import as_generator
 
 #: The kinds of layer of an MLP ``d -> n -> ... -> n -> k`` whose width n grows.
@@ -160,15 +161,9 @@ def _fans_value(powers, fan_in, fan_out):
     return float(fan_in) ** float(a) * float(fan_out) ** float(b)
 
 
-def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def layer_kinds(depth):
     """``["input", "hidden", ..., "output"]`` for an MLP of ``depth`` weight layers (at least 2)."""
-    depth = _positive_int(depth, "depth")
+    depth = positive_int(depth, "depth")
     if depth < 2:
         raise ValueError(f"an MLP with an input and an output layer needs depth >= 2, got {depth}")
     return ["input"] + ["hidden"] * (depth - 2) + ["output"]
@@ -187,10 +182,10 @@ def effective_variance(parametrization, layer, fan_in, fan_out, optimizer="sgd",
     package's "base shapes"): only the ratio to SP scales with the width.
     """
     variance, _ = effective_rule(parametrization, layer, optimizer)
-    fan_in, fan_out = _positive_int(fan_in, "fan_in"), _positive_int(fan_out, "fan_out")
+    fan_in, fan_out = positive_int(fan_in, "fan_in"), positive_int(fan_out, "fan_out")
     value = _fans_value(variance, fan_in, fan_out)
     if base_width is not None:
-        bi, bo = _base_fans(layer, fan_in, fan_out, _positive_int(base_width, "base_width"))
+        bi, bo = _base_fans(layer, fan_in, fan_out, positive_int(base_width, "base_width"))
         value *= (1.0 / bi) / _fans_value(variance, bi, bo)
     return value
 
@@ -202,16 +197,16 @@ def learning_rate(parametrization, layer, fan_in, fan_out, optimizer="sgd", base
     :func:`effective_variance`.
     """
     _, lr = effective_rule(parametrization, layer, optimizer)
-    fan_in, fan_out = _positive_int(fan_in, "fan_in"), _positive_int(fan_out, "fan_out")
+    fan_in, fan_out = positive_int(fan_in, "fan_in"), positive_int(fan_out, "fan_out")
     value = _fans_value(lr, fan_in, fan_out)
     if base_width is not None:
-        bi, bo = _base_fans(layer, fan_in, fan_out, _positive_int(base_width, "base_width"))
+        bi, bo = _base_fans(layer, fan_in, fan_out, positive_int(base_width, "base_width"))
         value /= _fans_value(lr, bi, bo)
     return value
 
 
 def _widths(widths):
-    widths = [_positive_int(w, "every width") for w in widths]
+    widths = [positive_int(w, "every width") for w in widths]
     if len(widths) < 3:
         raise ValueError(f"widths [d, n, ..., n, k] need at least three entries (two layers), got {widths}")
     return widths
@@ -240,7 +235,7 @@ def initializer(parametrization, layer, optimizer="sgd", base_width=None):
     _choice(layer, LAYERS, "layer")
     _choice(optimizer, OPTIMIZERS, "optimizer")
     if base_width is not None:
-        base_width = _positive_int(base_width, "base_width")
+        base_width = positive_int(base_width, "base_width")
 
     def init(shape, rng=None, copies=None, dtype=np.float64):
         fan_in, fan_out = schemes.fans(shape)
@@ -265,7 +260,7 @@ def teacher_task(rng, copies, batch, d, dtype=np.float32):
     standard normal, and targets ``y = tanh(2 v.x)`` with a random unit direction ``v`` (one per
     task), standardized over the batch to mean 0 and variance 1; shape ``(copies, batch, 1)``."""
     gen = as_generator(rng)
-    copies, batch, d = (_positive_int(v, name) for v, name in ((copies, "copies"), (batch, "batch"), (d, "d")))
+    copies, batch, d = (positive_int(v, name) for v, name in ((copies, "copies"), (batch, "batch"), (d, "d")))
     if batch < 2:
         raise ValueError("a task needs batch >= 2 examples (the targets are standardized over them)")
     x = gen.standard_normal((copies, batch, d)).astype(dtype)
@@ -286,7 +281,7 @@ def nested_networks(widths, d, k=1, depth=3, *, copies, rng=None, dtype=np.float
     widths of one draw differ only by the units they add (common random numbers). Returns ``{n:
     [W_1, ..., W_depth]}`` with ``W_l`` of shape ``(copies, out, in)``.
     """
-    widths = sorted({_positive_int(n, "every width") for n in widths})
+    widths = sorted({positive_int(n, "every width") for n in widths})
     kinds = layer_kinds(depth)
     init = init or (lambda kind: initializer("sp", kind))
     gen = as_generator(rng)
@@ -376,7 +371,7 @@ def sgd(weights, x, y, lrs, steps, *, std=None, activation="relu", center=True, 
     std = np.ones_like(lrs) if std is None else _variant_table(std, depth, "std", dtype)
     if std.shape != lrs.shape:
         raise ValueError(f"std and lrs must have the same shape, got {std.shape} and {lrs.shape}")
-    steps = _positive_int(steps, "steps") if steps else 0
+    steps = positive_int(steps, "steps") if steps else 0
     c, B, _ = x.shape
     G = lrs.shape[0]
     x = np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype)[:, None], (c, G, B, x.shape[-1])))
@@ -438,7 +433,7 @@ def adam(weights, x, y, lrs, steps, *, activation="relu", betas=(0.9, 0.999), ep
     if lrs.shape[0] not in (1, c):
         raise ValueError(f"lrs must have one row per network ({c}) or a single row, got {lrs.shape[0]} rows")
     lrs = np.broadcast_to(lrs, (c, depth))
-    steps = _positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     b1, b2 = (float(b) for b in betas)
     if not (0 <= b1 < 1 and 0 <= b2 < 1) or not eps > 0:
         raise ValueError(f"Adam needs 0 <= betas < 1 and eps > 0, got betas={betas!r}, eps={eps!r}")
@@ -565,7 +560,7 @@ def width_sweep(widths, variants, lrs, *, steps, copies, d=16, batch=16, depth=3
       ``-y``, shape ``(copies, variants, widths)``.
     """
     _choice(optimizer, OPTIMIZERS, "optimizer")
-    widths = sorted({_positive_int(n, "every width") for n in widths})
+    widths = sorted({positive_int(n, "every width") for n in widths})
     lrs = np.atleast_1d(np.asarray(lrs, dtype=np.float64))
     if lrs.ndim != 1 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
         raise ValueError(f"lrs must be positive global learning rates, got {lrs!r}")

@@ -155,12 +155,17 @@ def _check_scale(scale):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
 
 
+def positive_int(value, name):
+    """``value`` as an int, or a ValueError saying that ``name`` must be a positive integer."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def _size(shape, copies):
     if copies is None:
         return shape
-    if not isinstance(copies, (int, np.integer)) or copies < 1:
-        raise ValueError(f"copies must be a positive integer, got {copies!r}")
-    return (int(copies),) + shape
+    return (positive_int(copies, "copies"),) + shape
 
 
 def normal(shape, std, rng=None, copies=None, dtype=np.float64):
