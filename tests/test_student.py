@@ -142,3 +142,21 @@ def test_grading_uses_the_key_not_the_students_cells(tmp_path):
     report = grade.grade(path, key, timeout=60)
     assert [(label, ok) for label, ok, _ in report] == [("ex-one", True), ("ex-two", False), ("ex-three", True)]
     assert "factor 2" in report[1][2]
+
+
+def test_student_lite_site_serves_the_student_notebooks(edition):
+    """The student edition's "Run in the browser" site (html/lite/) opens the student notebooks:
+    every exercise, no solution, on the Pyodide kernel. Skipped where the site has no Lite part
+    (its inputs not installed: `python -m tools.lite status` says which)."""
+    from tools import lite
+
+    files = edition / "html" / lite.SITE_DIR / "files"
+    if not files.is_dir():
+        pytest.skip("the student edition was built without live code (python -m tools.lite status)")
+    for chapter in CHAPTERS:
+        relative = chapter.relative_to(ROOT / lite.CONTENTS_DIR)
+        served = json.loads((files / relative).read_text())
+        student_copy = json.loads((edition / "notebooks" / relative).read_text())
+        assert student.solution_leaks(served) == [], chapter
+        assert student.count_exercises(served) == student.count_exercises(student_copy), chapter
+        assert served["metadata"]["kernelspec"]["name"] == "python", chapter

@@ -6,7 +6,8 @@ Usage (from the repository root)::
 
 writes ``OUTDIR/notebooks/`` (the chapters, solutions replaced by placeholders that say what to
 write), ``OUTDIR/html/`` (the book built from those notebooks, with sphinx-exercise's
-``hide_solutions`` on as a second guard) and ``OUTDIR/answer_key.json`` (for the instructor, not for
+``hide_solutions`` on as a second guard, and its "Run in the browser" site, ``html/lite/``, which
+serves the student notebooks) and ``OUTDIR/answer_key.json`` (for the instructor, not for
 students: the sealed record of every exercise, by notebook and exercise label, which
 ``tools/grade.py`` grades submissions against). Solutions are found by the conventions of
 CONTRIBUTING.md: ``{solution}`` directives, ``{solution-start}`` ... ``{solution-end}`` gates, and
@@ -165,11 +166,15 @@ def _copy_sources(root, dest):
         (dest / "node_modules").symlink_to((root / "node_modules").resolve())
 
 
-def _student_config(path):
+def _student_config(path, root):
     config = yaml.safe_load(path.read_text())
     config.setdefault("execute", {})["execute_notebooks"] = "off"
     config["title"] = config.get("title", "") + " (student edition)"
-    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["hide_solutions"] = True
+    # "Run in the browser" (_ext/lite_site.py): the Lite site holds these sources' notebooks, the
+    # student ones; its tools, downloads, Pyodide and initcore come from the repository itself.
+    sphinx_config["lite_repository"] = str(root)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
@@ -210,7 +215,7 @@ def make_student_edition(root, outdir, html=True):
         target.write_text(text)
     (outdir / "answer_key.json").write_text(json.dumps(answer_key, indent=1) + "\n")
     if html:
-        _student_config(source / "_config.yml")
+        _student_config(source / "_config.yml", root)
         _build_html(source)
         shutil.move(str(source / "_build" / "html"), str(outdir / "html"))
     shutil.rmtree(source)

@@ -67,8 +67,9 @@ def pytest_generate_tests(metafunc):
 
 def _book_sources():
     """Files whose change makes a new build necessary."""
-    yield from (ROOT / name for name in ("_config.yml", "_toc.yml", "references.bib",
-                                         "package-lock.json", "_ext/offline_site.py"))
+    yield from (ROOT / name for name in ("_config.yml", "_toc.yml", "references.bib", "package-lock.json",
+                                         "_ext/offline_site.py", "_ext/lite_site.py", "tools/lite.py",
+                                         "lite/requirements.txt"))
     for docname in toc_docnames():
         yield from (ROOT / f"{docname}{suffix}" for suffix in (".md", ".ipynb"))
 
