@@ -339,6 +339,8 @@ def _bare_pages_floor(count):
 
 def student_build(args, rows, figures):
     """The student edition's HTML build against its own floor: the same pages built without execution."""
+    import yaml
+
     from tools.student import _build_html, _copy_sources, make_student_edition
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -349,7 +351,11 @@ def student_build(args, rows, figures):
         source.mkdir()
         _copy_sources(ROOT, source)
         config = source / "_config.yml"
-        config.write_text(config.read_text().replace("execute_notebooks: cache", "execute_notebooks: \"off\""))
+        settings = yaml.safe_load(config.read_text())
+        settings["execute"]["execute_notebooks"] = "off"
+        # its Lite site too, from the repository's downloads, as the student edition's build does
+        settings.setdefault("sphinx", {}).setdefault("config", {})["lite_repository"] = str(ROOT)
+        config.write_text(yaml.safe_dump(settings, sort_keys=False))
         t0 = time.perf_counter()
         _build_html(source)
         floor = time.perf_counter() - t0

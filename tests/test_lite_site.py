@@ -105,3 +105,11 @@ def test_missing_downloads_mean_no_live_code_with_the_fix(tmp_path):
         pytest.skip("npm ci has not been run")
     with pytest.raises(lite.LiteUnavailable, match="python -m tools.lite download"):
         lite.inputs(tmp_path)
+
+
+def test_a_copy_without_the_pins_builds_without_live_code(tmp_path):
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    if not (ROOT / lite.PYODIDE_NPM / "pyodide-lock.json").exists():
+        pytest.skip("npm ci has not been run")
+    with pytest.raises(lite.LiteUnavailable, match="requirements.txt is missing"):
+        lite.inputs(tmp_path)

@@ -171,6 +171,8 @@ def inputs(root=ROOT):
         except ImportError:
             raise LiteUnavailable(f"the Python package {name} is missing: "
                                   "`pip install -r requirements.txt`") from None
+    if not (root / REQUIREMENTS).is_file():
+        raise LiteUnavailable(f"{root / REQUIREMENTS} is missing (the pins of the in-browser Python's downloads)")
     pins = read_requirements(root / REQUIREMENTS)
     downloads = root / DOWNLOADS
     found, missing = {}, []
