@@ -82,8 +82,10 @@ KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": 
 FIRST_CELL = """\
 # This chapter runs in your browser: Python is Pyodide (WebAssembly), and initcore, numpy, scipy,
 # sympy and matplotlib are loaded from this site the first time they are imported (no install).
-# Your edits are kept in this browser; to get the book's version back, delete your copy in the
-# file browser (File > Open...).
+# The browser's numpy has no optimized BLAS, so matrix products run many times slower than in a
+# local Python (the training run of "Does it train?" takes about a minute here). Your edits are
+# kept in this browser; to get the book's version back, delete your copy in the file browser
+# (File > Open...).
 import initcore"""
 
 

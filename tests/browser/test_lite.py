@@ -80,12 +80,13 @@ CELLS = """() => {
 }"""
 
 #: True once some output of the notebook's model (not its page: cells out of view are not drawn)
-#: reads "...: pass", that is once the first check has passed.
+#: reads "...: pass" or "...: rejected", that is once the first check has passed or the first wrong
+#: answer has been rejected (some chapters only reject).
 FIRST_PASS = r"""() => {
     const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
     for (let i = 0; i < cells.length; i++) {
         const cell = cells.get(i);
-        if (cell.type === 'code' && /the bound [0-9.]+: pass/.test(JSON.stringify(cell.toJSON().outputs)))
+        if (cell.type === 'code' && /the bound [0-9.]+: (pass|rejected)/.test(JSON.stringify(cell.toJSON().outputs)))
             return true;
     }
     return false;
