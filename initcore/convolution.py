@@ -27,6 +27,7 @@ from scipy import special
 
 from . import schemes
 from .montecarlo import over_networks
+from .schemes import int_at_least
 from .seeding import as_generator
 
 #: The paddings of a "same" convolution, zeros outside the image or the image repeated (a torus).
@@ -62,12 +63,6 @@ def _image(image):
     if len(image) != 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in image):
         raise ValueError(f"image must be a size n or a pair (H, W) of positive integers, got {image!r}")
     return int(image[0]), int(image[1])
-
-
-def _count(value, name, least=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    return int(value)
 
 
 def conv2d(x, w, padding="zeros"):
@@ -183,10 +178,10 @@ def delta_orthogonal(shape, rng=None, copies=None, dtype=np.float64, gain=1.0):
 
 def _layer_maps(init, in_channels, out_channels, kernel, image, padding, batch, backward, dtype):
     """A sampler ``draw(rng, c)`` of per-network maps (c, 1 or 2, H, W) of mean-square outputs (and gradients)."""
-    in_channels = _count(in_channels, "in_channels")
-    out_channels = _count(out_channels, "out_channels")
-    kernel = _count(kernel, "kernel")
-    batch = _count(batch, "batch")
+    in_channels = int_at_least(in_channels, "in_channels")
+    out_channels = int_at_least(out_channels, "out_channels")
+    kernel = int_at_least(kernel, "kernel")
+    batch = int_at_least(batch, "batch")
     if kernel % 2 == 0:
         raise ValueError(f"kernel must be odd (a centre tap for a 'same' convolution), got {kernel}")
     height, width = _image(image)
@@ -238,7 +233,7 @@ def border_regions(image, kernel):
     in no mask. The image must be at least ``kernel`` pixels in each direction.
     """
     height, width = _image(image)
-    kernel = _count(kernel, "kernel")
+    kernel = int_at_least(kernel, "kernel")
     r = (kernel - 1) // 2
     if min(height, width) <= 2 * r or kernel % 2 == 0:
         raise ValueError(f"border_regions needs an odd kernel and an image at least as large as the kernel "
@@ -280,10 +275,10 @@ def region_moments(init, in_channels, out_channels, kernel, image, regions, padd
 
 
 def _stack_blocks(init, channels, kernel, image, depth, copies, rng):
-    channels = _count(channels, "channels")
-    kernel = _count(kernel, "kernel")
-    depth = _count(depth, "depth")
-    copies = _count(copies, "copies")
+    channels = int_at_least(channels, "channels")
+    kernel = int_at_least(kernel, "kernel")
+    depth = int_at_least(depth, "depth")
+    copies = int_at_least(copies, "copies")
     gen = as_generator(rng)
     shape = (channels, channels, kernel, kernel)
     kernels = np.stack([np.asarray(init(shape, rng=gen, copies=copies), dtype=np.float64) for _ in range(depth)],
@@ -323,7 +318,7 @@ def circular_singular_values(init, channels, kernel, image, depth, copies=1, rng
     about 1e-15 times the largest are rounding noise.
     """
     blocks = _stack_blocks(init, channels, kernel, image, depth, copies, rng)
-    at = list(range(1, depth + 1)) if at is None else [_count(a, "a depth in at") for a in at]
+    at = list(range(1, depth + 1)) if at is None else [int_at_least(a, "a depth in at") for a in at]
     if any(a > depth for a in at):
         raise ValueError(f"every depth in at must be between 1 and depth={depth}, got {at}")
     out = []
@@ -342,7 +337,7 @@ def complex_gaussian_log_det_mean(channels):
     ``E|G_ij|^2 = 1/c``: ``mean_j psi(j) - log c`` (the complex Bartlett decomposition,
     ``|R_jj|^2 ~ Gamma(j)``).
     The real counterpart is :func:`initcore.spectra.gaussian_log_det_mean`."""
-    c = _count(channels, "channels")
+    c = int_at_least(channels, "channels")
     return float(np.mean(special.digamma(np.arange(1, c + 1))) - math.log(c))
 
 

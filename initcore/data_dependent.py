@@ -24,12 +24,14 @@ The networks are those of :mod:`initcore.propagation` (``h_l = x_(l-1) W_l^T + b
 network over the whole batch-by-units blob (``numpy.var``, as the authors' script does).
 """
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from . import activations
 from .meanfield import gaussian_quadrature
+from .propagation import _check_widths
+from .schemes import int_at_least
 from .seeding import as_generator
 
 MEASURES = ("pre", "post")
@@ -68,26 +70,10 @@ class LSUVResult:
                          for w in self.weights], axis=1)
 
 
-def _count(value, name, least=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < least:
-        raise ValueError(f"{name} must be an integer of at least {least}, got {value!r}")
-    return int(value)
-
-
 def _positive(value, name):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return float(value)
-
-
-def _widths(widths):
-    try:
-        widths = list(widths)
-    except TypeError:
-        raise ValueError(f"widths must be a list of positive integers [n_0, n_1, ..., n_L], got {widths!r}") from None
-    if len(widths) < 2:
-        raise ValueError(f"widths needs at least an input and an output width, got {widths!r}")
-    return [_count(n, "every width") for n in widths]
 
 
 def _data(data, copies, batch, width, gen, dtype):
@@ -129,16 +115,16 @@ def lsuv(init, widths, activation="relu", data=None, *, measure="pre", tol=0.02,
     fixed per-unit bias ``N(0, bias^2)`` that LSUV leaves alone. Returns an :class:`LSUVResult`.
     """
     phi = activations.get(activation)
-    widths = _widths(widths)
+    widths = _check_widths(widths)
     depth = len(widths) - 1
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES} ('pre': before the activation, 'post': after it), "
                          f"got {measure!r}")
     tol = _positive(tol, "tol (the tolerance on |Var - target|)")
     target = _positive(target, "target (the variance to reach)")
-    max_iter = _count(max_iter, "max_iter (the most rescalings per layer)")
-    copies = _count(copies, "copies (the number of independent networks)")
-    batch = _count(batch, "batch (the rows of data per network)", least=2)
+    max_iter = int_at_least(max_iter, "max_iter (the most rescalings per layer)")
+    copies = int_at_least(copies, "copies (the number of independent networks)")
+    batch = int_at_least(batch, "batch (the rows of data per network)", least=2)
     if bias is not None and (isinstance(bias, bool) or not isinstance(bias, Real) or not bias >= 0):
         raise ValueError(f"bias must be None or a standard deviation >= 0, got {bias!r}")
     if callable(init):
@@ -205,7 +191,7 @@ def predicted_variances(activation, steps, q=1.0, measure="post", target=1.0):
     phi = activations.get(activation)
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
-    steps = _count(steps, "steps", least=0)
+    steps = int_at_least(steps, "steps", least=0)
     q = _positive(q, "q (the second moment of the pre-activations)")
     target = _positive(target, "target (the variance to reach)")
 

@@ -41,6 +41,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import activations, schemes
+from .propagation import _check_widths
 from .schemes import positive_int
 from .seeding import as_generator
 
@@ -206,7 +207,7 @@ def learning_rate(parametrization, layer, fan_in, fan_out, optimizer="sgd", base
 
 
 def _widths(widths):
-    widths = [positive_int(w, "every width") for w in widths]
+    widths = _check_widths(widths)
     if len(widths) < 3:
         raise ValueError(f"widths [d, n, ..., n, k] need at least three entries (two layers), got {widths}")
     return widths

@@ -21,13 +21,13 @@ path alone or through the hidden state too, :func:`forget_rate` is the per-cell 
 """
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from .activations import _sigmoid
 from .meanfield import gaussian_quadrature
-from .schemes import glorot_uniform, orthogonal
+from .schemes import glorot_uniform, int_at_least, orthogonal
 from .seeding import as_generator
 
 #: PyTorch's order of the four gates in the stacked weights and biases.
@@ -68,12 +68,6 @@ class LSTMRun:
         return np.tanh(a) if name == "cell" else _sigmoid(a)
 
 
-def _count(value, name, least=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < least:
-        raise ValueError(f"{name} must be an integer of at least {least}, got {value!r}")
-    return int(value)
-
-
 def _bias(value, name, n):
     """A gate bias: a number, or an array of ``n`` values (one per unit)."""
     b = np.asarray(value, dtype=float)
@@ -95,12 +89,12 @@ def lstm_forward(hidden_size, steps, *, input_size=None, forget_bias=1.0, input_
     ``inputs``: ``None`` (independent standard normal ``x_t`` at every step) or a function
     ``inputs(rng, copies, batch, m)`` called once per step. The state starts at zero.
     """
-    n = _count(hidden_size, "hidden_size")
-    steps = _count(steps, "steps")
-    m = n if input_size is None else _count(input_size, "input_size")
-    copies = _count(copies, "copies (the number of independent cells)")
-    batch = _count(batch, "batch (the input sequences per cell)")
-    burn_in = _count(burn_in, "burn_in", least=0)
+    n = int_at_least(hidden_size, "hidden_size")
+    steps = int_at_least(steps, "steps")
+    m = n if input_size is None else int_at_least(input_size, "input_size")
+    copies = int_at_least(copies, "copies (the number of independent cells)")
+    batch = int_at_least(batch, "batch (the input sequences per cell)")
+    burn_in = int_at_least(burn_in, "burn_in", least=0)
     if not (callable(kernel) and callable(recurrent)):
         raise ValueError("kernel and recurrent must be initializers f(shape, rng=, copies=, dtype=)")
     if inputs is not None and not callable(inputs):

@@ -155,11 +155,19 @@ def _check_scale(scale):
         raise ValueError(f"scale must be a positive number, got {scale!r}")
 
 
+def int_at_least(value, name, least=1):
+    """``value`` as an int of at least ``least``, or a ValueError that names ``name``.
+
+    The one check of counts (widths, copies, steps, ...) for the whole package."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+        what = "a positive integer" if least == 1 else f"an integer of at least {least}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
+
+
 def positive_int(value, name):
     """``value`` as an int, or a ValueError saying that ``name`` must be a positive integer."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return int_at_least(value, name)
 
 
 def _size(shape, copies):

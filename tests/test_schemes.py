@@ -307,3 +307,17 @@ def test_fixup_networks_start_as_the_identity_in_both_directions():
 def test_residual_initializers_refuse_bad_input_clearly(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_int_at_least_is_the_one_count_check():
+    from initcore.schemes import int_at_least, positive_int
+
+    assert int_at_least(3, "steps") == 3 and int_at_least(np.int64(0), "burn_in", least=0) == 0
+    assert positive_int(np.int32(2), "copies") == 2
+    with pytest.raises(ValueError, match="copies must be a positive integer, got 0"):
+        positive_int(0, "copies")
+    with pytest.raises(ValueError, match="batch must be an integer of at least 2, got 1"):
+        int_at_least(1, "batch", least=2)
+    for bad in (True, 2.0, "2", None):
+        with pytest.raises(ValueError, match="steps"):
+            int_at_least(bad, "steps")
